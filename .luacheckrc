@@ -1,0 +1,13 @@
+std = "max"
+max_line_length = 100
+include_files = {
+  "lua", "spec", "simulator/lua", "examples", "bench",
+  "*.rockspec", ".busted", ".luacheckrc",
+}
+
+files["spec"] = { std = "+busted" }
+files["simulator/lua"] = { std = "ngx_lua" }
+files["*.rockspec"] = { globals = {
+  "rockspec_format", "package", "version", "source", "description",
+  "dependencies", "external_dependencies", "build", "test",
+} }

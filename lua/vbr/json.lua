@@ -1,0 +1,188 @@
+--- JSON that survives a round trip through Lua tables.
+--
+-- Debian's lua-cjson 2.1.0 decodes `[]` and `{}` alike to an empty table,
+-- turns `null` into the light userdata `cjson.null`, and writes numbers with
+-- 14 significant digits. A GET-edit-PUT of the configuration backup must send
+-- back what it received, so this module wraps cjson (which still does all
+-- the parsing and writing) with three small repairs:
+--
+-- * arrays carry `json.array_mt`, so an empty one is written back as `[]`;
+-- * a `null` member becomes `nil` in the table and is remembered, so it is
+--   written back as `null` unless the caller has set a value meanwhile;
+-- * integers too long for cjson's 14 digits are written exactly.
+--
+-- `null` inside an array stays `json.null`, since `nil` cannot sit in a
+-- sequence.
+-- @module vbr.json
+
+local cjson = require "cjson"
+
+local type, pairs, next, getmetatable, setmetatable =
+      type, pairs, next, getmetatable, setmetatable
+local find, match, sub, gsub, byte, format =
+      string.find, string.match, string.sub, string.gsub, string.byte, string.format
+local concat, floor, huge = table.concat, math.floor, math.huge
+
+local codec = cjson.new()       -- private settings, whoever else uses cjson
+codec.decode_max_depth(200)
+codec.encode_max_depth(200)
+
+local json = {}
+
+--- The value that stands for `null` inside arrays (cjson's).
+json.null = codec.null
+
+--- Metatable of the tables that are JSON arrays.
+json.array_mt = { __name = "vbr.json.array" }
+local array_mt = json.array_mt
+
+-- Keys whose value was `null`, per decoded object; weak, so they go with it.
+local nulls_of = setmetatable({}, { __mode = "k" })
+
+-- A JSON string that stands in for what cjson cannot express; it starts with
+-- NUL, which no VBR value contains (cjson writes it as \u0000).
+local MARK = "\0vbr:"
+local EMPTY_ARRAY = MARK .. "[]"
+local WRITTEN_MARK = '"\\u0000vbr:'
+
+--- Marks `t` (default: a new table) as a JSON array and returns it.
+function json.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+--- True when `t` is a table marked as a JSON array.
+function json.is_array(t)
+  return getmetatable(t) == array_mt
+end
+
+--- Remembers that member `key` of `object` is `null` on the wire.
+function json.set_null(object, key)
+  local keys = nulls_of[object]
+  if not keys then
+    keys = {}
+    nulls_of[object] = keys
+  end
+  keys[key] = true
+  object[key] = nil
+end
+
+--- True when member `key` of `object` was `null` and is still unset.
+function json.is_null(object, key)
+  local keys = nulls_of[object]
+  return keys ~= nil and keys[key] == true and object[key] == nil
+end
+
+-- Replaces every `[]` outside strings with the EMPTY_ARRAY mark; cjson would
+-- otherwise make it indistinguishable from `{}`.
+local function mark_empty_arrays(text)
+  if not find(text, "%[%s*%]") then return text end
+  local parts, n, copied = {}, 0, 1
+  local pos = 1
+  while true do
+    local at = find(text, '[%["]', pos)
+    if not at then break end
+    if byte(text, at) == 34 then                 -- skip a string
+      local scan = at + 1
+      while true do
+        local q = find(text, '["\\]', scan)
+        if not q then return text end            -- unterminated: cjson says so
+        if byte(text, q) == 92 then
+          scan = q + 2
+        else
+          pos = q + 1
+          break
+        end
+      end
+    else
+      local close = match(text, "^%[%s*()%]", at)
+      if close then
+        parts[n + 1] = sub(text, copied, at - 1)
+        parts[n + 2] = '"\\u0000vbr:[]"'
+        n = n + 2
+        copied = close + 1
+      end
+      pos = (close or at) + 1
+    end
+  end
+  parts[n + 1] = sub(text, copied)
+  return concat(parts)
+end
+
+-- Marks arrays, turns object nulls into remembered nils, restores empty
+-- arrays; in place.
+local function restore(value)
+  if value == EMPTY_ARRAY then return setmetatable({}, array_mt) end
+  if type(value) ~= "table" then return value end
+  if value[1] ~= nil then                        -- cjson arrays are dense
+    for i = 1, #value do value[i] = restore(value[i]) end
+    return setmetatable(value, array_mt)
+  end
+  for key, member in pairs(value) do
+    if member == codec.null then
+      json.set_null(value, key)
+    elseif type(member) == "table" or member == EMPTY_ARRAY then
+      value[key] = restore(member)
+    end
+  end
+  return value
+end
+
+--- Decodes JSON text; `nil, message` when it is not valid JSON.
+function json.decode(text)
+  if type(text) ~= "string" then
+    return nil, "expected JSON text, got " .. type(text)
+  end
+  local ok, value = pcall(codec.decode, mark_empty_arrays(text))
+  if not ok then return nil, value end
+  return restore(value)
+end
+
+-- A copy of `value` that cjson writes faithfully: marks for empty arrays and
+-- long integers, `null` for remembered nulls.
+local function prepare(value)
+  local kind = type(value)
+  if kind == "number" then
+    if value == floor(value) and (value >= 1e14 or value <= -1e14)
+        and value < huge and value > -huge then
+      return MARK .. format("%.0f", value)
+    end
+    return value
+  elseif kind == "string" then
+    if sub(value, 1, #MARK) == MARK then
+      error("string value begins with a reserved NUL mark", 0)
+    end
+    return value
+  elseif kind ~= "table" then
+    return value
+  end
+  local copy = {}
+  if getmetatable(value) == array_mt then
+    if value[1] == nil and next(value) == nil then return EMPTY_ARRAY end
+    for i = 1, #value do copy[i] = prepare(value[i]) end
+    return copy
+  end
+  for key, member in pairs(value) do copy[key] = prepare(member) end
+  local nulls = nulls_of[value]
+  if nulls then
+    for key in pairs(nulls) do
+      if value[key] == nil then copy[key] = codec.null end
+    end
+  end
+  return copy
+end
+
+local function encode_prepared(value)
+  return codec.encode(prepare(value))
+end
+
+--- Encodes a Lua value as JSON text; `nil, message` when it cannot be.
+function json.encode(value)
+  local ok, text = pcall(encode_prepared, value)
+  if not ok then return nil, text end
+  if find(text, WRITTEN_MARK, 1, true) then
+    text = gsub(text, '"\\u0000vbr:([^"]*)"', "%1")
+  end
+  return text
+end
+
+return json

@@ -1,0 +1,46 @@
+-- The one place the vbr version is defined: the C core gets it as
+-- VBR_VERSION, `vbr._VERSION` reads it from the core, the Makefile greps it.
+local vbr_version = "0.1.0"
+
+rockspec_format = "3.0"
+package = "vbr"
+version = "scm-1"
+source = {
+   url = "git+https://example.invalid/vbr.git",
+}
+description = {
+   summary = "Manage the configuration backup of Veeam Backup & Replication servers",
+   detailed = [[
+vbr talks to the REST API of Veeam Backup & Replication: OAuth2 login and
+token refresh, TLS and kept-alive connections in a small libcurl core, and
+the configuration backup (settings, schedules, runs and their sessions) as
+native Lua tables.]],
+   license = "MIT",
+   labels = { "veeam", "backup", "rest", "libcurl" },
+}
+dependencies = {
+   "lua >= 5.1",
+   "lua-cjson",
+}
+external_dependencies = {
+   LIBCURL = {
+      header = "curl/curl.h",
+      library = "curl",
+   },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["vbr.core"] = {
+         sources = { "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
+         defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
+         incdirs = { "$(LIBCURL_INCDIR)" },
+         libdirs = { "$(LIBCURL_LIBDIR)" },
+         libraries = { "curl" },
+      },
+      ["vbr"] = "lua/vbr/init.lua",
+   },
+   install = {
+      bin = {},
+   },
+}
