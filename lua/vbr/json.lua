@@ -72,6 +72,19 @@ function json.is_null(object, key)
   return keys ~= nil and keys[key] == true and object[key] == nil
 end
 
+--- A shallow copy of `t` that keeps its array mark and its remembered nulls.
+function json.copy(t)
+  local out = {}
+  for key, value in pairs(t) do out[key] = value end
+  local nulls = nulls_of[t]
+  if nulls then
+    local keys = {}
+    for key in pairs(nulls) do keys[key] = true end
+    nulls_of[out] = keys
+  end
+  return setmetatable(out, getmetatable(t))
+end
+
 -- Replaces every `[]` outside strings with the EMPTY_ARRAY mark; cjson would
 -- otherwise make it indistinguishable from `{}`.
 local function mark_empty_arrays(text)
