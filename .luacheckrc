@@ -1,5 +1,6 @@
 std = "max"
 max_line_length = 100
+self = false  -- methods need not use self
 include_files = {
   "lua", "spec", "simulator/lua", "examples", "bench",
   "*.rockspec", ".busted", ".luacheckrc",

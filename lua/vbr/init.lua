@@ -1,10 +1,182 @@
 --- vbr: the configuration backup of Veeam Backup & Replication, from Lua.
+--
+--     local vbr = require "vbr"
+--     local client = assert(vbr.connect {
+--       url = "https://vbr.example.com:9419",
+--       username = "backupadmin", password_file = "/etc/vbr/password",
+--       ca_file = "/etc/vbr/ca.pem",
+--     })
+--     local settings = assert(client.configbackup:get())
+--     local session = assert(client.configbackup:start())
+--     assert(session:wait { on_progress = print })
+--     client:close()
+--
+-- Misuse (a wrong argument type, an unknown option) raises an error. Every
+-- failure of the network, the server or the input returns `nil, err`, where
+-- `err` is a table with `kind` (`network`, `tls`, `timeout`, `http`, `api`,
+-- `auth`, `decode`, `invalid`, `conflict`, `failed`), `status`, `code` (the
+-- API's errorCode), `message`, `method`, `path`, `retryable`, and
+-- `problems` for `invalid`; `tostring(err)` reads well. Neither errors nor
+-- `tostring` ever show a password or a token.
 -- @module vbr
 
 local core = require "vbr.core"
+local json = require "vbr.json"
+local revision_lib = require "vbr.revision"
+local configbackup = require "vbr.configbackup"
+local session_lib = require "vbr.session"
+
+local type, tostring, setmetatable, error, ipairs = type, tostring, setmetatable, error, ipairs
+local concat = table.concat
 
 local vbr = {
   _VERSION = core._VERSION,
+  json = json,
+  schedule = require "vbr.schedule",
 }
+
+local Client = {}
+Client.__index = Client
+
+--- Makes an error object (the same type as the core's).
+-- @tparam table fields `kind`, `message`, and any of `status`, `code`,
+--   `method`, `path`, `retryable`, `problems`, `session`
+function Client:new_error(fields)
+  return core.error(fields)
+end
+
+--- An error of kind `invalid` listing `problems` (`{path=, message=}`).
+function Client:invalid(problems, method, path)
+  local lines = {}
+  for i, problem in ipairs(problems) do
+    lines[i] = problem.path .. ": " .. problem.message
+  end
+  return core.error {
+    kind = "invalid", method = method, path = path, problems = problems,
+    message = (#problems == 1 and "invalid input: " or (#problems .. " problems: "))
+      .. concat(lines, "; "),
+  }
+end
+
+--- Sends one request and decodes the answer.
+-- @tparam string method `"GET"`, `"PUT"`, `"POST"`...
+-- @tparam string path e.g. `"/api/v1/serverInfo"`
+-- @tparam[opt] table options `query` (table of parameters), `body` (a Lua
+--   value, sent as JSON)
+-- @return the decoded answer (`true` when the server sent no body), or
+--   `nil, err`
+function Client:request(method, path, options)
+  local body
+  if options and options.body ~= nil then
+    local text, why = json.encode(options.body)
+    if not text then error("vbr: cannot encode the request body: " .. why, 2) end
+    body = text
+  end
+  local response, err = self.core:request(method, path,
+    { query = options and options.query, body = body })
+  if not response then return nil, err end
+  if response.body == nil or response.body == "" then return true end
+  local value, why = json.decode(response.body)
+  if value == nil then
+    return nil, core.error {
+      kind = "decode", status = response.status, method = method, path = path,
+      message = "the answer is not valid JSON (" .. tostring(why) .. ")",
+    }
+  end
+  return value
+end
+
+--- Facts of the API revision in use (see `vbr.revision`).
+function Client:revision()
+  local name = self.core:api_version()
+  local facts = self.revision_cache
+  if not facts or facts.name ~= name then
+    local why
+    facts, why = revision_lib.get(name)
+    if not facts then error("vbr: " .. why, 2) end
+    self.revision_cache = facts
+  end
+  return facts
+end
+
+-- Lists `data` of a paged collection (the first 1,000 items).
+local function list(self, path)
+  local result, err = self:request("GET", path, { query = { limit = "1000" } })
+  if not result then return nil, err end
+  return result.data or json.array()
+end
+
+--- The backup repositories (`id`, `name`, `type`, ...).
+function Client:repositories()
+  return list(self, "/api/v1/backupInfrastructure/repositories")
+end
+
+--- The encryption passwords (`id`, `hint`, ...).
+function Client:encryption_passwords()
+  return list(self, "/api/v1/encryptionPasswords")
+end
+
+--- The server's `ServerInfoModel` (name, build, ...).
+function Client:server_info()
+  return self:request("GET", "/api/v1/serverInfo")
+end
+
+--- Sessions, newest first; see `vbr.session.list` for the filter.
+function Client:sessions(filter)
+  if filter ~= nil and type(filter) ~= "table" then
+    error("vbr: client:sessions expects a filter table, got " .. type(filter), 2)
+  end
+  return session_lib.list(self, filter)
+end
+
+--- One session by id.
+function Client:session(id)
+  return session_lib.get(self, id)
+end
+
+--- Logs in now (requests log in by themselves when needed).
+function Client:login()
+  return self.core:login()
+end
+
+--- Logs out: the server forgets both tokens.
+function Client:logout()
+  return self.core:logout()
+end
+
+--- Closes the connection and wipes the secrets; safe to call twice.
+function Client:close()
+  self.core:close()
+end
+
+Client.__close = Client.close
+
+function Client:__tostring()
+  return tostring(self.core)
+end
+
+--- Connects to a server and logs in.
+-- @tparam table options `url` (`https://host[:port]`, port 9419 by
+--   default), `username`, `password` (a string or a function returning it)
+--   or `password_file`, `api_version` (default `"1.1-rev0"`; `"auto"` picks
+--   the newest both sides speak), `ca_file`, `ca_path`, `pinned_public_key`,
+--   `insecure`, `connect_timeout`, `timeout`, `retry`, `max_response_size`,
+--   `user_agent`
+-- @treturn[1] table the client
+-- @return[2] nil, err when the login fails
+function vbr.connect(options)
+  if type(options) ~= "table" then
+    error("vbr.connect expects an options table, got " .. type(options), 2)
+  end
+  local handle = core.new(options)
+  local self = setmetatable({ core = handle, clock = core.monotonic, sleep = core.sleep }, Client)
+  self.configbackup = configbackup.new(self)
+  local ok, err = handle:login()
+  if not ok then
+    handle:close()
+    return nil, err
+  end
+  return self
+end
 
 return vbr
