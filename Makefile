@@ -16,7 +16,7 @@ lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1))
 BUSTED    := /usr/bin/busted
 LUA_ENV    = LUA_PATH='./?.lua;lua/?.lua;lua/?/init.lua;;'
 
-.PHONY: all deps build build-all test lint spec spec-luajit demo valgrind clean
+.PHONY: all deps build build-all test lint spec spec-luajit demo valgrind docs clean
 
 all: build
 
@@ -56,5 +56,9 @@ valgrind: build
 		--errors-for-leak-kinds=definite --suppressions=valgrind.supp \
 		lua5.4 $(BUSTED) --run=valgrind
 
+# The LDoc reference of lua/ and src/, in docs/.
+docs: deps
+	ldoc -q .
+
 clean:
-	rm -rf build
+	rm -rf build docs
