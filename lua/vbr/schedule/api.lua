@@ -75,15 +75,16 @@ local function default_daily(style)
 end
 
 local function default_monthly(style, facts)
-  return {
+  local monthly = {
     isEnabled = false,
     localTime = clock.format(22, 0, style.time_style),
     dayOfWeek = day_name(6, style.day_case),
     dayNumberInMonth = "Fourth",
     dayOfMonth = 1,
     months = all_months(),
-    isLastDayOfMonth = facts.has_last_day_of_month and false or nil,
   }
+  if facts.has_last_day_of_month then monthly.isLastDayOfMonth = false end
+  return monthly
 end
 
 -- The time style and day casing a server used in its own schedule table.

@@ -1,5 +1,5 @@
 --- Times of day: reading every form the API revisions use, writing each.
--- Internal to `vbr.schedule`.
+-- Used by `vbr.schedule` and `vbr.model`.
 --
 -- Styles: `"12h"` (`10:00 PM`, 1.1), `"24h"` (`22:00`, 1.2 and 1.3-rev0),
 -- `"24h_seconds"` (`22:00:00`, 1.3-rev1 on). The schedule table itself

@@ -206,8 +206,8 @@ function Parser:days()
     token, "list of days")
 end
 
-function Parser:months()
-  local token = self:peek()
+-- `token` is the word that began the list ("in", "of").
+function Parser:months(token)
   self:set("months", self:name_list(words.month_index, MONTHS, EXPECT_MONTH),
     token, "list of months")
 end
@@ -307,7 +307,7 @@ function Parser:part()
     return self:days()
   elseif word == "in" or word == "during" then
     self:take()
-    return self:months()
+    return self:months(token)
   elseif word == "of" then
     self:take()
     -- "of every month", "of the month": filler, not a list of months.
@@ -317,7 +317,7 @@ function Parser:part()
       self:take(); self:take()
       return
     end
-    return self:months()
+    return self:months(token)
   end
   self:fail(EXPECT_PART)
 end
