@@ -50,6 +50,7 @@ local LIST_OPTIONS = {
 }
 
 --- Sessions, newest first.
+-- @tparam table client the `vbr` client
 -- @tparam[opt] table filter `type` (e.g. `"ConfigurationBackup"`), `state`,
 --   `result`, `name`, `job_id`, `created_after`, `limit`, `skip`
 -- @treturn {vbr.session,...}
