@@ -1,0 +1,221 @@
+-- The HTTPS API: counters, faults, x-api-version, routing, bearer and roles,
+-- query checks, then the handler; the answer goes out last so "after" faults
+-- can still drop or damage it.
+local http = require "vbrsim.http"
+local state = require "vbrsim.state"
+local faults = require "vbrsim.faults"
+local auth = require "vbrsim.auth"
+local listing = require "vbrsim.listing"
+local util = require "vbrsim.util"
+local inventory = require "vbrsim.inventory"
+local configbackup = require "vbrsim.configbackup"
+local sessions = require "vbrsim.sessions"
+
+local router = {}
+
+local ngx = ngx
+local ipairs, tonumber, concat, floor = ipairs, tonumber, table.concat, math.floor
+
+local ROUTES = {
+  { method = "POST", template = "/api/oauth2/token", handler = auth.token, public = true },
+  { method = "POST", template = "/api/oauth2/logout", handler = auth.logout },
+  { method = "GET", template = "/api/v1/serverInfo", handler = inventory.server_info },
+  { method = "GET", template = "/api/v1/configBackup", handler = configbackup.get },
+  { method = "PUT", template = "/api/v1/configBackup", handler = configbackup.put },
+  { method = "POST", template = "/api/v1/configBackup/backup", handler = configbackup.start },
+  { method = "GET", template = "/api/v1/sessions", handler = sessions.list },
+  { method = "GET", template = "/api/v1/sessions/{id}", handler = sessions.get },
+  { method = "GET", template = "/api/v1/sessions/{id}/logs", handler = sessions.logs },
+  { method = "POST", template = "/api/v1/sessions/{id}/stop", handler = sessions.stop },
+  { method = "GET", template = "/api/v1/encryptionPasswords", handler = inventory.list_passwords },
+  { method = "GET", template = "/api/v1/backupInfrastructure/repositories", handler = inventory.list_repositories },
+}
+for _, route in ipairs(ROUTES) do
+  route.pattern = "^" .. route.template:gsub("{id}", "([^/]+)") .. "$"
+end
+
+local function match(method, path)
+  local path_known = false
+  for _, route in ipairs(ROUTES) do
+    local id = path:match(route.pattern)
+    if id then
+      path_known = true
+      if route.method == method then
+        return route, { id = id ~= path and id or nil }
+      end
+    end
+  end
+  return nil, path_known
+end
+
+local function supported_list()
+  local list, newest = {}, state.max_revision()
+  local openapi = require "vbrsim.openapi"
+  for _, revision in ipairs(state.registry.supported) do
+    if not openapi.compare(newest, revision) then list[#list + 1] = revision end
+  end
+  return list
+end
+
+-- The document serving the request's x-api-version, or nil and a 400.
+local function api_version(headers)
+  local wanted = headers["x-api-version"]
+  local supported = supported_list()
+  local listed = " Supported versions: " .. concat(supported, ", ") .. "."
+  if type(wanted) ~= "string" or wanted == "" then
+    return nil, http.error(400, "NotImplemented", "The x-api-version header is required." .. listed)
+  end
+  for _, revision in ipairs(supported) do
+    if revision == wanted then return state.registry.served_by[revision], wanted end
+  end
+  return nil, http.error(400, "NotImplemented", "The specified API version is not supported." .. listed)
+end
+
+local function read_body()
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body then return body end
+  local file = ngx.req.get_body_file()
+  if not file then return nil end
+  local f = io.open(file, "rb")
+  if not f then return nil end
+  body = f:read("*a")
+  f:close()
+  return body
+end
+
+local function allowed(document, route, role)
+  local roles = document.roles[route.method .. " " .. route.template]
+  return roles == nil or roles[role] == true
+end
+
+local function process(method, path, now)
+  local headers = ngx.req.get_headers(100)
+  local document, revision_or_error = api_version(headers)
+  if not document then return revision_or_error end
+  local route, params = match(method, path)
+  if not route then
+    if params then return http.error(405, "MethodNotAllowed", method .. " is not allowed on " .. path .. ".") end
+    return http.error(404, "NotFound", "The resource " .. path .. " was not found.")
+  end
+  if not document:operation(method, route.template) then
+    return http.error(404, "NotFound", route.template .. " does not exist in revision " .. document.revision .. ".")
+  end
+  local key = method .. " " .. route.template
+  state.counters.routes[key] = (state.counters.routes[key] or 0) + 1
+  local req = { method = method, path = path, route = route, params = params, headers = headers, now = now,
+                document = document, revision = revision_or_error }
+  req.body = read_body()
+  if not route.public then
+    local user, refusal = auth.authenticate(req)
+    if not user then return refusal end
+    req.user = user
+    if not allowed(document, route, user.role) then
+      return http.error(403, "AccessDenied", "The user " .. user.name .. " does not have the rights for " .. key .. ".")
+    end
+  end
+  if params.id and not util.is_uuid(params.id) then
+    return http.bad_request("id", "must be a uuid")
+  end
+  local args, problem = listing.parse_query(document, method, route.template, ngx.req.get_uri_args(100))
+  if not args then return http.bad_request(nil, problem) end
+  req.args = args
+  return route.handler(req, faults)
+end
+
+local function send(response)
+  local body, content_type = http.render(response)
+  ngx.status = response.status
+  for name, value in pairs(response.headers) do ngx.header[name] = value end
+  if content_type then ngx.header["Content-Type"] = content_type end
+  ngx.header["Content-Length"] = #body
+  if #body > 0 then ngx.print(body) end
+  return ngx.exit(response.status)
+end
+
+-- What a "before" fault answers instead of the server.
+local function fault_response(rule)
+  if rule.kind == "reset_before" then return nil end
+  if rule.kind == "empty_401" then
+    return http.response(401, nil, { ["WWW-Authenticate"] = "Bearer" })
+  end
+  if rule.kind == "html_error" then
+    local status = rule.status or 502
+    local page = ("<html><head><title>%d Error</title></head><body><h1>%d Error</h1>"
+      .. "<p>The server encountered a temporary error.</p></body></html>"):format(status, status)
+    local response = http.response(status, page)
+    response.content_type = "text/html; charset=utf-8"
+    return response
+  end
+  local status = rule.status
+  local codes = { [500] = "UnknownError", [503] = "ServiceUnavailable", [429] = "ServiceUnavailable" }
+  local response = http.error(status, codes[status] or "UnknownError",
+    rule.message or ("Simulated HTTP " .. status .. " answer."))
+  local retry_after = rule.retry_after or ((status == 503 or status == 429) and 1 or nil)
+  if retry_after then response.headers["Retry-After"] = tostring(floor(retry_after)) end
+  return response
+end
+
+-- Damages the answer of a processed request; returns false when the
+-- connection must be dropped instead.
+local function damage(response, rule)
+  if rule.kind == "reset_after" then return false end
+  local body = http.render(response)
+  if rule.kind == "malformed_json" then
+    response.body = '{"errorCode": "UnknownError", "message": "unterminated,, }'
+    response.content_type = "application/json; charset=utf-8"
+  elseif rule.kind == "truncated_json" then
+    response.body = body:sub(1, math.max(1, floor(#body / 2)))
+    response.content_type = "application/json; charset=utf-8"
+  end
+  return true
+end
+
+-- Declares the full length, sends half, closes: the client sees a short read.
+local function send_short(response)
+  local body, content_type = http.render(response)
+  ngx.status = response.status
+  if content_type then ngx.header["Content-Type"] = content_type end
+  ngx.header["Content-Length"] = #body + 16
+  ngx.print(body:sub(1, floor(#body / 2)))
+  ngx.flush(true)
+  return ngx.exit(444)
+end
+
+local function count(method, path)
+  local counters = state.counters
+  local key = method .. " " .. path
+  counters.requests[key] = (counters.requests[key] or 0) + 1
+  counters.total = counters.total + 1
+  if tonumber(ngx.var.connection_requests) == 1 then counters.connections = counters.connections + 1 end
+end
+
+-- content_by_lua entry of the HTTPS server.
+function router.handle()
+  ngx.update_time()
+  local method, path = ngx.req.get_method(), ngx.var.uri
+  count(method, path)
+  local delay = faults.take(faults.stages.delay, method, path)
+  if delay then ngx.sleep(delay.ms / 1000) end
+  local before = faults.take(faults.stages.before, method, path)
+  if before then
+    local response = fault_response(before)
+    if not response then return ngx.exit(444) end
+    return send(response)
+  end
+  ngx.update_time()
+  local response = process(method, path, ngx.now())
+  local after = faults.take(faults.stages.after, method, path)
+  if after then
+    if after.kind == "short_body" then return send_short(response) end
+    if not damage(response, after) then return ngx.exit(444) end
+  end
+  return send(response)
+end
+
+-- ssl_certificate_by_lua entry: runs once per full TLS handshake.
+function router.count_handshake()
+  state.counters.tls_handshakes = state.counters.tls_handshakes + 1
+end
+
+return router
