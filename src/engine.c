@@ -1,0 +1,952 @@
+/*
+ * engine.c - what to send next and what an answer means; no I/O (see
+ * engine.h for the protocol a transport follows).
+ *
+ * Policy in one place:
+ *  - every call needs an access token: log in with the password grant when
+ *    there is none, refresh when it is about to expire (from expires_in) or
+ *    after a 401, fall back to the password grant when a refresh is refused;
+ *  - logins and refreshes are serialised per engine (a refresh token is
+ *    single-use); other jobs wait for the holder with short sleeps;
+ *  - GET/PUT/DELETE are retried on connection failures, timeouts, 429, 502,
+ *    503 and 504 with exponential backoff, jitter and Retry-After, bounded in
+ *    attempts and in time; token requests likewise (a duplicate login only
+ *    makes a spare token);
+ *  - a POST is resent only when it certainly never reached the server
+ *    (connect failure), or once after a 401 with a new token; a broken
+ *    connection after sending is reported with outcome_unknown;
+ *  - redirects are never followed (an Authorization header must not travel
+ *    to another host), a 3xx is an error naming the target host;
+ *  - api_version "auto" logs in with the newest known revision and, on
+ *    400 NotImplemented, steps down to the newest revision the server lists
+ *    in its message (or the next older known one when it lists none).
+ */
+#include "engine.h"
+#include "buf.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>   /* curl_getdate: a pure date parser */
+
+const char *const vbr_known_revisions[] = {
+    "1.3-rev2", "1.3-rev1", "1.3-rev0", "1.2-rev1", "1.1-rev0", NULL
+};
+
+#define TOKEN_PATH "/api/oauth2/token"
+#define LOGOUT_PATH "/api/oauth2/logout"
+#define LOCK_POLL 0.05              /* seconds between looks at a held lock */
+#define DEFAULT_EXPIRES_IN 900.0    /* when a token answer omits expires_in */
+#define MAX_MESSAGE 512             /* server messages kept in errors */
+
+struct vbr_engine {
+    unsigned refs;                  /* the owner plus every live job */
+    int closed;
+    char *base_url;
+    char *username;
+    int auto_version;
+    char *api_version;              /* NULL while auto is unresolved */
+    double timeout;
+    double refresh_margin;
+    int retry_attempts;
+    double retry_max_time;
+    double retry_base_delay;
+    double retry_max_delay;
+    vbr_host host;
+    char *access_token;             /* secrets: wiped when dropped */
+    char *refresh_token;
+    double expires_at;              /* vbr_now() seconds */
+    double lifetime;
+    unsigned long token_gen;        /* bumped whenever the token changes */
+    const vbr_job *auth_owner;      /* the job logging in or refreshing */
+    double auth_since;
+    uint64_t rng;
+    vbr_stats stats;
+};
+
+typedef enum {
+    JS_START, JS_SLEEPING, JS_WAIT_LOGIN, JS_WAIT_REFRESH, JS_WAIT_CALL,
+    JS_WAIT_LOGOUT, JS_FINISHED
+} job_state;
+
+struct vbr_job {
+    vbr_engine *e;
+    vbr_job_kind kind;
+    job_state state;
+    char *method;
+    char *path;
+    char *query;
+    char *body;
+    size_t body_len;
+    double timeout;
+    int idempotent;
+    double started;
+    int failures;                   /* failed sends so far (retry budget) */
+    int reauthed;                   /* a 401 already led to new credentials */
+    int refresh_refused;
+    unsigned long gen_used;         /* token generation of the last call */
+    size_t candidate;               /* auto: index in vbr_known_revisions */
+    double sent_at;
+    /* the current step and the memory it points into */
+    vbr_step step;
+    char *url;
+    vbr_buf auth;                   /* "Bearer ..." */
+    vbr_buf form;                   /* token request body */
+    vbr_error err;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+double vbr_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double random_unit(vbr_engine *e)
+{
+    /* xorshift64*: jitter only needs to decorrelate clients */
+    uint64_t x = e->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    e->rng = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+static int revision_parts(const char *s, unsigned *major, unsigned *minor,
+                          unsigned *rev)
+{
+    int used = 0;
+    if (s == NULL || !isdigit((unsigned char)s[0]))
+        return 0;
+    if (sscanf(s, "%u.%u-rev%u%n", major, minor, rev, &used) != 3)
+        return 0;
+    return s[used] == '\0';
+}
+
+int vbr_revision_valid(const char *s)
+{
+    unsigned a, b, c;
+    return revision_parts(s, &a, &b, &c);
+}
+
+/* 1.3-rev1 renamed the grant types: Password / Refresh_token. */
+static int capitalised_grants(const char *revision)
+{
+    unsigned major = 0, minor = 0, rev = 0;
+    if (!revision_parts(revision, &major, &minor, &rev))
+        return 0;
+    if (major != 1)
+        return major > 1;
+    if (minor != 3)
+        return minor > 3;
+    return rev >= 1;
+}
+
+static int is_idempotent(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0 ||
+           strcmp(method, "DELETE") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+static int transient_status(int status)
+{
+    return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+static int transient_transport(vbr_transport_error te)
+{
+    return te == VBR_TE_CONNECT || te == VBR_TE_RESET || te == VBR_TE_TIMEOUT;
+}
+
+const char *vbr_error_kind_name(vbr_error_kind kind)
+{
+    switch (kind) {
+    case VBR_ERR_NETWORK: return "network";
+    case VBR_ERR_TLS: return "tls";
+    case VBR_ERR_TIMEOUT: return "timeout";
+    case VBR_ERR_HTTP: return "http";
+    case VBR_ERR_API: return "api";
+    case VBR_ERR_AUTH: return "auth";
+    case VBR_ERR_DECODE: return "decode";
+    }
+    return "unknown";
+}
+
+const char *vbr_transport_error_name(vbr_transport_error te)
+{
+    switch (te) {
+    case VBR_TE_NONE: return "none";
+    case VBR_TE_CONNECT: return "connect";
+    case VBR_TE_RESET: return "reset";
+    case VBR_TE_TIMEOUT: return "timeout";
+    case VBR_TE_TLS: return "tls";
+    case VBR_TE_TOO_LARGE: return "too_large";
+    case VBR_TE_OTHER: return "other";
+    }
+    return "other";
+}
+
+/* Seconds from a Retry-After value (delta-seconds or HTTP-date), -1 if none. */
+static double retry_after_seconds(const char *value)
+{
+    const char *p = value;
+    time_t when;
+    if (value == NULL || *value == '\0')
+        return -1;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (p != value && *p == '\0')
+        return strtod(value, NULL);
+    when = curl_getdate(value, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    return when > time(NULL) ? (double)(when - time(NULL)) : 0.0;
+}
+
+/* ------------------------------------------------------------ the tokens */
+
+static void drop_access_token(vbr_engine *e)
+{
+    vbr_secret_free(e->access_token);
+    e->access_token = NULL;
+}
+
+static void drop_tokens(vbr_engine *e)
+{
+    drop_access_token(e);
+    vbr_secret_free(e->refresh_token);
+    e->refresh_token = NULL;
+    e->token_gen++;
+}
+
+static int token_fresh(const vbr_engine *e, double now)
+{
+    double margin = e->refresh_margin;
+    if (e->access_token == NULL)
+        return 0;
+    /* a short-lived token must still be usable for half its life */
+    if (margin > e->lifetime / 2)
+        margin = e->lifetime / 2;
+    return now < e->expires_at - margin;
+}
+
+/* Replace every occurrence of a token in s with "***" (in place). */
+static void scrub(char *s, const char *secret)
+{
+    size_t n;
+    char *hit;
+    if (s == NULL || secret == NULL || (n = strlen(secret)) < 4)
+        return;
+    while ((hit = strstr(s, secret)) != NULL) {
+        memcpy(hit, "***", 3);
+        memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+    }
+}
+
+/* ------------------------------------------------------------ JSON fields */
+
+static int json_fields(vbr_engine *e, const char *body, size_t len,
+                       vbr_json_field *f, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        f[i].str = NULL;
+        f[i].num = 0;
+        f[i].present = 0;
+    }
+    if (e->host.json_fields == NULL || body == NULL || len == 0)
+        return -1;
+    return e->host.json_fields(e->host.ud, body, len, f, n);
+}
+
+static void free_fields(vbr_json_field *f, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        vbr_secret_free(f[i].str);
+        f[i].str = NULL;
+    }
+}
+
+/* ---------------------------------------------------------------- engine */
+
+vbr_engine *vbr_engine_new(const vbr_config *cfg, const vbr_host *host)
+{
+    vbr_engine *e = calloc(1, sizeof *e);
+    struct timespec ts;
+    if (e == NULL)
+        return NULL;
+    e->refs = 1;
+    e->base_url = vbr_strdup(cfg->base_url);
+    e->username = vbr_strdup(cfg->username ? cfg->username : "");
+    e->auto_version = cfg->api_version != NULL &&
+                      strcmp(cfg->api_version, "auto") == 0;
+    if (!e->auto_version)
+        e->api_version = vbr_strdup(cfg->api_version ? cfg->api_version
+                                                      : "1.1-rev0");
+    if (e->base_url == NULL || e->username == NULL ||
+        (!e->auto_version && e->api_version == NULL)) {
+        vbr_engine_release(e);
+        return NULL;
+    }
+    e->timeout = cfg->timeout;
+    e->refresh_margin = cfg->refresh_margin;
+    e->retry_attempts = cfg->retry_attempts < 1 ? 1 : cfg->retry_attempts;
+    e->retry_max_time = cfg->retry_max_time;
+    e->retry_base_delay = cfg->retry_base_delay;
+    e->retry_max_delay = cfg->retry_max_delay;
+    e->host = *host;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    e->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+             (uint64_t)(uintptr_t)e;
+    if (e->rng == 0)
+        e->rng = 0x9E3779B97F4A7C15ULL;
+    return e;
+}
+
+void vbr_engine_close(vbr_engine *e)
+{
+    if (e == NULL || e->closed)
+        return;
+    e->closed = 1;
+    drop_tokens(e);
+    e->host.json_fields = NULL;   /* the host may be gone after close */
+    e->host.password = NULL;
+    e->host.ud = NULL;
+}
+
+void vbr_engine_release(vbr_engine *e)
+{
+    if (e == NULL || --e->refs > 0)
+        return;
+    drop_tokens(e);
+    free(e->base_url);
+    free(e->username);
+    free(e->api_version);
+    free(e);
+}
+
+int vbr_engine_closed(const vbr_engine *e)
+{
+    return e->closed;
+}
+
+const char *vbr_engine_api_version(const vbr_engine *e)
+{
+    return e->api_version;
+}
+
+vbr_stats vbr_engine_stats(const vbr_engine *e)
+{
+    return e->stats;
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const char *method,
+                     const char *path, const char *query, const char *body,
+                     size_t body_len, double timeout)
+{
+    vbr_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->e = e;
+    e->refs++;
+    j->kind = kind;
+    j->state = JS_START;
+    j->timeout = timeout > 0 ? timeout : e->timeout;
+    j->started = vbr_now();
+    if (kind == VBR_JOB_CALL) {
+        j->method = vbr_strdup(method);
+        j->path = vbr_strdup(path);
+        j->query = query && *query ? vbr_strdup(query) : NULL;
+        if (body != NULL) {
+            j->body = vbr_strndup(body, body_len);
+            j->body_len = body_len;
+        }
+        if (j->method == NULL || j->path == NULL ||
+            (query && *query && j->query == NULL) ||
+            (body != NULL && j->body == NULL)) {
+            vbr_job_free(j);
+            return NULL;
+        }
+        j->idempotent = is_idempotent(j->method);
+    }
+    return j;
+}
+
+static void release_auth(vbr_job *j)
+{
+    if (j->e->auth_owner == j)
+        j->e->auth_owner = NULL;
+}
+
+static void clear_step(vbr_job *j)
+{
+    free(j->url);
+    j->url = NULL;
+    vbr_buf_clear(&j->auth);
+    vbr_buf_clear(&j->form);
+    memset(&j->step, 0, sizeof j->step);
+}
+
+void vbr_job_free(vbr_job *j)
+{
+    if (j == NULL)
+        return;
+    release_auth(j);
+    clear_step(j);
+    vbr_buf_free(&j->auth);
+    vbr_buf_free(&j->form);
+    free(j->method);
+    free(j->path);
+    free(j->query);
+    if (j->body != NULL) {
+        vbr_wipe(j->body, j->body_len);
+        free(j->body);
+    }
+    free(j->err.code);
+    free(j->err.message);
+    vbr_engine_release(j->e);
+    free(j);
+}
+
+int vbr_job_awaiting_response(const vbr_job *j)
+{
+    return j->state == JS_WAIT_LOGIN || j->state == JS_WAIT_REFRESH ||
+           j->state == JS_WAIT_CALL || j->state == JS_WAIT_LOGOUT;
+}
+
+int vbr_job_finished(const vbr_job *j)
+{
+    return j->state == JS_FINISHED;
+}
+
+/* --------------------------------------------------------- final steps */
+
+static const vbr_step *finish_done(vbr_job *j, const vbr_response *resp)
+{
+    release_auth(j);
+    clear_step(j);
+    j->state = JS_FINISHED;
+    j->step.action = VBR_DONE;
+    j->step.response = resp;
+    return &j->step;
+}
+
+/* Fail with a message built from parts (server text is truncated and
+ * scrubbed of tokens). */
+static const vbr_step *finish_fail(vbr_job *j, vbr_error_kind kind,
+                                   int status, const char *code,
+                                   const char *method, const char *path,
+                                   const char *message, int retryable,
+                                   int outcome_unknown)
+{
+    vbr_engine *e = j->e;
+    size_t len = message ? strlen(message) : 0;
+    release_auth(j);
+    clear_step(j);
+    j->state = JS_FINISHED;
+    j->err.kind = kind;
+    j->err.status = status;
+    j->err.code = code ? vbr_strndup(code, strlen(code) > 64 ? 64 : strlen(code))
+                       : NULL;
+    j->err.message = vbr_strndup(message ? message : "",
+                                 len > MAX_MESSAGE ? MAX_MESSAGE : len);
+    scrub(j->err.message, e->access_token);
+    scrub(j->err.message, e->refresh_token);
+    scrub(j->err.code, e->access_token);
+    j->err.method = method;
+    j->err.path = path;
+    j->err.retryable = retryable;
+    j->err.outcome_unknown = outcome_unknown;
+    j->step.action = VBR_FAIL;
+    j->step.error = &j->err;
+    return &j->step;
+}
+
+static const char *default_status_text(int status)
+{
+    switch (status) {
+    case 400: return "bad request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not found";
+    case 405: return "method not allowed";
+    case 409: return "conflict";
+    case 429: return "too many requests";
+    case 500: return "internal server error";
+    case 502: return "bad gateway";
+    case 503: return "service unavailable";
+    case 504: return "gateway timeout";
+    default: return status >= 500 ? "server error" : "unexpected status";
+    }
+}
+
+/* An error from an HTTP answer: kind api when the body is a Veeam error,
+ * http otherwise; force_kind (>= 0) overrides (auth for login failures). */
+static const vbr_step *fail_from_answer(vbr_job *j, int force_kind,
+                                        const vbr_response *resp,
+                                        const char *method, const char *path,
+                                        const char *suffix, int retryable,
+                                        int outcome_unknown)
+{
+    vbr_json_field f[2] = {{"errorCode", 0, NULL, 0, 0},
+                           {"message", 0, NULL, 0, 0}};
+    char text[MAX_MESSAGE + 128];
+    const vbr_step *step;
+    vbr_error_kind kind;
+    const char *base;
+    json_fields(j->e, resp->body, resp->body_len, f, 2);
+    kind = force_kind >= 0 ? (vbr_error_kind)force_kind
+                           : f[0].str ? VBR_ERR_API : VBR_ERR_HTTP;
+    base = f[1].str ? f[1].str : default_status_text(resp->status);
+    if (resp->body_len == 0 && resp->status == 401)
+        base = "unauthorized (empty body)";
+    snprintf(text, sizeof text, "%.*s%s", MAX_MESSAGE, base,
+             suffix ? suffix : "");
+    step = finish_fail(j, kind, resp->status, f[0].str, method, path, text,
+                       retryable, outcome_unknown);
+    free_fields(f, 2);
+    return step;
+}
+
+static const vbr_step *fail_from_transport(vbr_job *j,
+                                           const vbr_response *resp,
+                                           const char *method,
+                                           const char *path,
+                                           const char *suffix, int retryable,
+                                           int outcome_unknown)
+{
+    char text[MAX_MESSAGE + 256];
+    vbr_error_kind kind;
+    const char *what;
+    switch (resp->error) {
+    case VBR_TE_TLS: kind = VBR_ERR_TLS; what = "TLS failure"; break;
+    case VBR_TE_TIMEOUT: kind = VBR_ERR_TIMEOUT; what = "timed out"; break;
+    case VBR_TE_CONNECT: kind = VBR_ERR_NETWORK; what = "cannot connect"; break;
+    case VBR_TE_RESET: kind = VBR_ERR_NETWORK; what = "connection lost"; break;
+    case VBR_TE_TOO_LARGE: kind = VBR_ERR_HTTP; what = "response too large"; break;
+    default: kind = VBR_ERR_NETWORK; what = "transport failure"; break;
+    }
+    if (outcome_unknown)
+        snprintf(text, sizeof text,
+                 "%s after the request was sent: the outcome is unknown, "
+                 "not resent%s%.*s%s",
+                 what, resp->message ? " (" : "", MAX_MESSAGE,
+                 resp->message ? resp->message : "",
+                 resp->message ? ")" : "");
+    else
+        snprintf(text, sizeof text, "%s%s%.*s%s", what,
+                 resp->message ? ": " : "", MAX_MESSAGE,
+                 resp->message ? resp->message : "", suffix ? suffix : "");
+    return finish_fail(j, kind, resp->status, NULL, method, path, text,
+                       retryable, outcome_unknown);
+}
+
+/* ---------------------------------------------------------- send steps */
+
+static const char *revision_for_send(const vbr_job *j)
+{
+    return j->e->api_version ? j->e->api_version
+                             : vbr_known_revisions[j->candidate];
+}
+
+static void add_header(vbr_job *j, const char *name, const char *value)
+{
+    if (j->step.nheaders < VBR_MAX_HEADERS) {
+        j->step.headers[j->step.nheaders].name = name;
+        j->step.headers[j->step.nheaders].value = value;
+        j->step.nheaders++;
+    }
+}
+
+static const vbr_step *fail_oom(vbr_job *j)
+{
+    return finish_fail(j, VBR_ERR_NETWORK, 0, NULL, j->method, j->path,
+                       "out of memory", 0, 0);
+}
+
+/* Fill the parts common to every request; returns 0 or -1 (no memory). */
+static int begin_send(vbr_job *j, vbr_purpose purpose, const char *method,
+                      const char *path, const char *query)
+{
+    vbr_buf url = {NULL, 0, 0};
+    clear_step(j);
+    if (vbr_buf_adds(&url, j->e->base_url) || vbr_buf_adds(&url, path))
+        goto oom;
+    if (query != NULL &&
+        (vbr_buf_adds(&url, strchr(path, '?') ? "&" : "?") ||
+         vbr_buf_adds(&url, query)))
+        goto oom;
+    j->url = url.data;     /* url.cap bytes owned; freed with free() */
+    j->step.action = VBR_SEND;
+    j->step.purpose = purpose;
+    j->step.method = method;
+    j->step.path = path;
+    j->step.url = j->url;
+    j->step.timeout = j->timeout;
+    add_header(j, "x-api-version", revision_for_send(j));
+    add_header(j, "Accept", "application/json");
+    j->sent_at = vbr_now();
+    j->e->stats.requests++;
+    return 0;
+oom:
+    vbr_buf_free(&url);
+    return -1;
+}
+
+static const vbr_step *send_token_request(vbr_job *j, int refresh)
+{
+    vbr_engine *e = j->e;
+    int caps = capitalised_grants(revision_for_send(j));
+    char *password = NULL;
+    const char *why = "no password available";
+    if (!refresh) {
+        if (e->host.password != NULL)
+            password = e->host.password(e->host.ud, &why);
+        if (password == NULL)
+            return finish_fail(j, VBR_ERR_AUTH, 0, NULL, "POST", TOKEN_PATH,
+                               why, 0, 0);
+    }
+    if (begin_send(j, refresh ? VBR_FOR_REFRESH : VBR_FOR_LOGIN, "POST",
+                   TOKEN_PATH, NULL) != 0) {
+        vbr_secret_free(password);
+        return fail_oom(j);
+    }
+    if (refresh) {
+        if (vbr_buf_adds(&j->form, caps ? "grant_type=Refresh_token"
+                                        : "grant_type=refresh_token") ||
+            vbr_buf_adds(&j->form, "&refresh_token=") ||
+            vbr_buf_add_escaped(&j->form, e->refresh_token,
+                                strlen(e->refresh_token)))
+            return fail_oom(j);
+    } else {
+        int bad = vbr_buf_adds(&j->form, caps ? "grant_type=Password"
+                                              : "grant_type=password") ||
+                  vbr_buf_adds(&j->form, "&username=") ||
+                  vbr_buf_add_escaped(&j->form, e->username,
+                                      strlen(e->username)) ||
+                  vbr_buf_adds(&j->form, "&password=") ||
+                  vbr_buf_add_escaped(&j->form, password, strlen(password));
+        vbr_secret_free(password);
+        if (bad)
+            return fail_oom(j);
+    }
+    add_header(j, "Content-Type", "application/x-www-form-urlencoded");
+    j->step.body = j->form.data;
+    j->step.body_len = j->form.len;
+    j->state = refresh ? JS_WAIT_REFRESH : JS_WAIT_LOGIN;
+    e->auth_since = vbr_now();
+    return &j->step;
+}
+
+static const vbr_step *send_with_token(vbr_job *j, vbr_purpose purpose)
+{
+    vbr_engine *e = j->e;
+    int call = purpose == VBR_FOR_CALL;
+    if (begin_send(j, purpose, call ? j->method : "POST",
+                   call ? j->path : LOGOUT_PATH, call ? j->query : NULL) ||
+        vbr_buf_adds(&j->auth, "Bearer ") ||
+        vbr_buf_adds(&j->auth, e->access_token))
+        return fail_oom(j);
+    add_header(j, "Authorization", j->auth.data);
+    if (call && j->body != NULL) {
+        add_header(j, "Content-Type", "application/json");
+        j->step.body = j->body;
+        j->step.body_len = j->body_len;
+    }
+    j->step.fresh_connection = call && !j->idempotent;
+    j->gen_used = e->token_gen;
+    j->state = call ? JS_WAIT_CALL : JS_WAIT_LOGOUT;
+    return &j->step;
+}
+
+static const vbr_step *sleep_step(vbr_job *j, double seconds)
+{
+    clear_step(j);
+    j->state = JS_SLEEPING;
+    j->step.action = VBR_SLEEP;
+    j->step.seconds = seconds < 0 ? 0 : seconds;
+    return &j->step;
+}
+
+/* ------------------------------------------------------------- planning */
+
+static double lock_ttl(const vbr_engine *e)
+{
+    return (e->timeout > 0 ? e->timeout : 60.0) * 2 + 1;
+}
+
+/* Get credentials: wait for another job doing it, else do it ourselves. */
+static const vbr_step *authenticate(vbr_job *j, int password_only)
+{
+    vbr_engine *e = j->e;
+    double now = vbr_now();
+    if (e->auth_owner != NULL && e->auth_owner != j &&
+        now - e->auth_since < lock_ttl(e))
+        return sleep_step(j, LOCK_POLL);
+    e->auth_owner = j;
+    e->auth_since = now;
+    if (!password_only && e->refresh_token != NULL && !j->refresh_refused)
+        return send_token_request(j, 1);
+    return send_token_request(j, 0);
+}
+
+/* Decide the next request from the engine's state (start, after a sleep,
+ * after new credentials). */
+static const vbr_step *plan(vbr_job *j)
+{
+    vbr_engine *e = j->e;
+    if (e->closed)
+        return finish_fail(j, VBR_ERR_NETWORK, 0, NULL, j->method, j->path,
+                           "client is closed", 0, 0);
+    switch (j->kind) {
+    case VBR_JOB_LOGOUT:
+        if (e->access_token == NULL)
+            return finish_done(j, NULL);
+        return send_with_token(j, VBR_FOR_LOGOUT);
+    case VBR_JOB_LOGIN:
+        return authenticate(j, 1);
+    case VBR_JOB_CALL:
+    default:
+        if (token_fresh(e, vbr_now()))
+            return send_with_token(j, VBR_FOR_CALL);
+        return authenticate(j, 0);
+    }
+}
+
+/* Wait and try again if the budget allows, else fail with the cause. */
+static const vbr_step *retry_or_fail(vbr_job *j, const vbr_response *resp,
+                                     const char *method, const char *path)
+{
+    vbr_engine *e = j->e;
+    double delay = e->retry_base_delay, after;
+    char suffix[64];
+    int i;
+    if (j->failures + 1 < e->retry_attempts) {
+        for (i = 0; i < j->failures && delay < e->retry_max_delay; i++)
+            delay *= 2;
+        if (delay > e->retry_max_delay)
+            delay = e->retry_max_delay;
+        delay = delay / 2 + random_unit(e) * delay / 2;
+        after = retry_after_seconds(resp->retry_after);
+        if (after > delay)
+            delay = after;
+        if (vbr_now() - j->started + delay <= e->retry_max_time) {
+            j->failures++;
+            e->stats.retries++;
+            return sleep_step(j, delay);
+        }
+    }
+    snprintf(suffix, sizeof suffix, " (gave up after %d attempt%s)",
+             j->failures + 1, j->failures ? "s" : "");
+    if (resp->error != VBR_TE_NONE)
+        return fail_from_transport(j, resp, method, path, suffix, 1, 0);
+    return fail_from_answer(j, -1, resp, method, path, suffix, 1, 0);
+}
+
+/* --------------------------------------------------- answers to requests */
+
+static int is_veeam_code(vbr_job *j, const vbr_response *resp,
+                         const char *code)
+{
+    vbr_json_field f = {"errorCode", 0, NULL, 0, 0};
+    int match;
+    json_fields(j->e, resp->body, resp->body_len, &f, 1);
+    match = f.str != NULL && strcmp(f.str, code) == 0;
+    free_fields(&f, 1);
+    return match;
+}
+
+/* auto: pick the next revision to try after NotImplemented; 0 if none. */
+static int step_down_revision(vbr_job *j, const vbr_response *resp)
+{
+    vbr_json_field f = {"message", 0, NULL, 0, 0};
+    const char *msg;
+    size_t i;
+    int listed;
+    json_fields(j->e, resp->body, resp->body_len, &f, 1);
+    msg = f.str ? f.str : "";
+    listed = strstr(msg, "-rev") != NULL;
+    for (i = j->candidate + 1; vbr_known_revisions[i] != NULL; i++) {
+        const char *hit = msg;
+        size_t n = strlen(vbr_known_revisions[i]);
+        int found = !listed;
+        while (!found && (hit = strstr(hit, vbr_known_revisions[i])) != NULL) {
+            found = !isdigit((unsigned char)hit[n]);
+            hit += n;
+        }
+        if (found) {
+            j->candidate = i;
+            free_fields(&f, 1);
+            return 1;
+        }
+    }
+    free_fields(&f, 1);
+    return 0;
+}
+
+static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
+                                       int refresh)
+{
+    vbr_engine *e = j->e;
+    vbr_json_field f[3] = {{"access_token", 0, NULL, 0, 0},
+                           {"refresh_token", 0, NULL, 0, 0},
+                           {"expires_in", 1, NULL, 0, 0}};
+    int ok = resp->error == VBR_TE_NONE && resp->status >= 200 &&
+             resp->status < 300;
+
+    if (refresh && !ok) {
+        /* refused, expired, consumed or lost: the password grant decides */
+        j->refresh_refused = 1;
+        vbr_secret_free(e->refresh_token);
+        e->refresh_token = NULL;
+        return send_token_request(j, 0);
+    }
+    if (!ok) {
+        if (resp->error != VBR_TE_NONE) {
+            if (transient_transport(resp->error))
+                return retry_or_fail(j, resp, "POST", TOKEN_PATH);
+            return fail_from_transport(j, resp, "POST", TOKEN_PATH, NULL,
+                                       0, 0);
+        }
+        if (transient_status(resp->status))
+            return retry_or_fail(j, resp, "POST", TOKEN_PATH);
+        if (resp->status == 400 && is_veeam_code(j, resp, "NotImplemented")) {
+            if (e->auto_version && e->api_version == NULL &&
+                step_down_revision(j, resp))
+                return send_token_request(j, 0);
+            return fail_from_answer(j, VBR_ERR_API, resp, "POST", TOKEN_PATH,
+                                    e->auto_version
+                                        ? " (no API revision in common)"
+                                        : NULL, 0, 0);
+        }
+        return fail_from_answer(j, VBR_ERR_AUTH, resp, "POST", TOKEN_PATH,
+                                NULL, 0, 0);
+    }
+
+    if (json_fields(e, resp->body, resp->body_len, f, 3) != 0 ||
+        f[0].str == NULL || f[0].str[0] == '\0') {
+        free_fields(f, 3);
+        return finish_fail(j, VBR_ERR_DECODE, resp->status, NULL, "POST",
+                           TOKEN_PATH, "token answer without access_token",
+                           0, 0);
+    }
+    drop_tokens(e);
+    e->access_token = f[0].str;
+    e->refresh_token = f[1].str && f[1].str[0] ? f[1].str : NULL;
+    if (e->refresh_token == NULL)
+        vbr_secret_free(f[1].str);
+    f[0].str = f[1].str = NULL;
+    e->lifetime = f[2].present && f[2].num > 0 ? f[2].num : DEFAULT_EXPIRES_IN;
+    e->expires_at = j->sent_at + e->lifetime;
+    if (e->api_version == NULL) {
+        e->api_version = vbr_strdup(vbr_known_revisions[j->candidate]);
+        if (e->api_version == NULL)
+            return fail_oom(j);
+    }
+    if (refresh)
+        e->stats.refreshes++;
+    else
+        e->stats.logins++;
+    release_auth(j);
+    if (j->kind == VBR_JOB_LOGIN)
+        return finish_done(j, NULL);
+    return plan(j);
+}
+
+static const char *redirect_host(const char *location, char *out, size_t n)
+{
+    const char *start, *end;
+    if (location == NULL || (start = strstr(location, "://")) == NULL)
+        return "the same host";
+    start += 3;
+    end = start + strcspn(start, "/?#");
+    snprintf(out, n, "%.*s", (int)(end - start), start);
+    return out;
+}
+
+static const vbr_step *on_call_answer(vbr_job *j, const vbr_response *resp)
+{
+    vbr_engine *e = j->e;
+    if (resp->error != VBR_TE_NONE) {
+        int may_resend = j->idempotent || !resp->sent;
+        if (transient_transport(resp->error) && may_resend)
+            return retry_or_fail(j, resp, j->method, j->path);
+        return fail_from_transport(j, resp, j->method, j->path, NULL,
+                                   transient_transport(resp->error) &&
+                                       may_resend,
+                                   !may_resend);
+    }
+    if (resp->status == 401 && !j->reauthed) {
+        /* the token was refused before processing: new credentials and one
+         * resend, for a POST too */
+        j->reauthed = 1;
+        if (e->token_gen == j->gen_used)
+            drop_access_token(e);
+        return plan(j);
+    }
+    if (resp->status >= 200 && resp->status < 300)
+        return finish_done(j, resp);
+    if (resp->status >= 300 && resp->status < 400) {
+        char host[256], text[400];
+        snprintf(text, sizeof text, "redirect to %s not followed",
+                 redirect_host(resp->location, host, sizeof host));
+        return finish_fail(j, VBR_ERR_HTTP, resp->status, NULL, j->method,
+                           j->path, text, 0, 0);
+    }
+    if (transient_status(resp->status)) {
+        if (j->idempotent)
+            return retry_or_fail(j, resp, j->method, j->path);
+        /* 429 and 503 refuse before processing; a gateway error may not */
+        return fail_from_answer(j, -1, resp, j->method, j->path, NULL,
+                                resp->status == 429 || resp->status == 503,
+                                resp->status == 502 || resp->status == 504);
+    }
+    return fail_from_answer(j, resp->status == 401 ? VBR_ERR_AUTH : -1, resp,
+                            j->method, j->path, NULL, 0, 0);
+}
+
+static const vbr_step *on_logout_answer(vbr_job *j, const vbr_response *resp)
+{
+    /* whatever the server says, these tokens are not to be used again */
+    drop_tokens(j->e);
+    if (resp->error != VBR_TE_NONE)
+        return fail_from_transport(j, resp, "POST", LOGOUT_PATH, NULL, 0, 0);
+    if ((resp->status >= 200 && resp->status < 300) || resp->status == 401)
+        return finish_done(j, NULL);
+    return fail_from_answer(j, -1, resp, "POST", LOGOUT_PATH, NULL, 0, 0);
+}
+
+const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
+{
+    if (j == NULL || j->state == JS_FINISHED)
+        return NULL;
+    if (vbr_job_awaiting_response(j) != (resp != NULL))
+        return NULL;
+    if (j->e->closed)
+        return finish_fail(j, VBR_ERR_NETWORK, 0, NULL, j->method, j->path,
+                           "client is closed", 0, 0);
+    switch (j->state) {
+    case JS_WAIT_LOGIN:
+        return on_token_answer(j, resp, 0);
+    case JS_WAIT_REFRESH:
+        return on_token_answer(j, resp, 1);
+    case JS_WAIT_CALL:
+        return on_call_answer(j, resp);
+    case JS_WAIT_LOGOUT:
+        return on_logout_answer(j, resp);
+    case JS_START:
+    case JS_SLEEPING:
+    default:
+        return plan(j);
+    }
+}

@@ -1,0 +1,306 @@
+/*
+ * transport_curl.c - the blocking libcurl transport.
+ *
+ * One easy handle per client: libcurl keeps the connection (and the TLS
+ * session) alive between requests.  The callbacks only copy bytes into C
+ * buffers, so nothing can raise a Lua error while libcurl is on the stack.
+ */
+#include "transport_curl.h"
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+struct vbr_curl {
+    CURL *easy;
+    struct curl_slist *headers;
+    size_t max_body;
+    vbr_buf body;          /* wiped before reuse: token answers land here */
+    int too_large;
+    int out_of_memory;
+    char content_type[256];
+    char retry_after[128];
+    char location[512];
+    char errbuf[CURL_ERROR_SIZE];
+    char message[CURL_ERROR_SIZE + 64];
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    vbr_curl *t = ud;
+    size_t n = size * nmemb;
+    if (t->body.len + n > t->max_body) {
+        t->too_large = 1;
+        return 0;          /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (vbr_buf_add(&t->body, data, n) != 0) {
+        t->out_of_memory = 1;
+        return 0;
+    }
+    return n;
+}
+
+/* Copy the value of "Name: value" if the line has that name. */
+static void capture(const char *line, size_t n, const char *name,
+                    char *out, size_t outlen)
+{
+    size_t k = strlen(name);
+    const char *v, *end = line + n;
+    if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+        return;
+    v = line + k + 1;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    snprintf(out, outlen, "%.*s", (int)(end - v), v);
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
+{
+    vbr_curl *t = ud;
+    size_t n = size * nmemb;
+    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* a new response (after 100 Continue, say): forget the old headers */
+        t->content_type[0] = t->retry_after[0] = t->location[0] = '\0';
+        return n;
+    }
+    capture(line, n, "Content-Type", t->content_type, sizeof t->content_type);
+    capture(line, n, "Retry-After", t->retry_after, sizeof t->retry_after);
+    capture(line, n, "Location", t->location, sizeof t->location);
+    return n;
+}
+
+#define SET(opt, val) \
+    do { \
+        if ((rc = curl_easy_setopt(t->easy, (opt), (val))) != CURLE_OK) \
+            goto fail; \
+    } while (0)
+
+vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
+{
+    vbr_curl *t = calloc(1, sizeof *t);
+    CURLcode rc = CURLE_OUT_OF_MEMORY;
+    if (t == NULL || (t->easy = curl_easy_init()) == NULL)
+        goto fail;
+    t->max_body = o->max_response_size;
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_ERRORBUFFER, t->errbuf);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, (void *)t);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, (void *)t);
+    /* never follow: Authorization must not travel to another host */
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, "https");
+#else
+    SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
+    if (o->ca_file != NULL)
+        SET(CURLOPT_CAINFO, o->ca_file);
+    if (o->ca_path != NULL)
+        SET(CURLOPT_CAPATH, o->ca_path);
+    if (o->pinned_public_key != NULL)
+        SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
+    if (o->connect_timeout > 0)
+        SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
+    if (o->user_agent != NULL)
+        SET(CURLOPT_USERAGENT, o->user_agent);
+    return t;
+fail:
+    snprintf(err, errlen, "libcurl setup failed: %s", curl_easy_strerror(rc));
+    vbr_curl_free(t);
+    return NULL;
+}
+
+static void free_headers(vbr_curl *t)
+{
+    struct curl_slist *h;
+    for (h = t->headers; h != NULL; h = h->next)
+        vbr_wipe(h->data, strlen(h->data));   /* Authorization */
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+}
+
+void vbr_curl_free(vbr_curl *t)
+{
+    if (t == NULL)
+        return;
+    if (t->easy != NULL)
+        curl_easy_cleanup(t->easy);
+    free_headers(t);
+    vbr_buf_free(&t->body);
+    free(t);
+}
+
+/* Map a libcurl failure to the engine's vocabulary.  "sent" errs on the
+ * side of yes: only failures before the request left count as unsent. */
+static void classify(vbr_curl *t, CURLcode rc, vbr_response *out)
+{
+    long request_bytes = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+    out->sent = 1;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        out->error = VBR_TE_CONNECT;
+        out->sent = 0;
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        out->error = VBR_TE_TIMEOUT;
+        out->sent = request_bytes > 0;
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+        out->error = VBR_TE_TLS;
+        out->sent = 0;
+        break;
+    case CURLE_SEND_ERROR:
+        out->error = VBR_TE_RESET;
+        out->sent = request_bytes > 0;
+        break;
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        out->error = VBR_TE_RESET;
+        break;
+    case CURLE_WRITE_ERROR:
+        out->error = t->too_large ? VBR_TE_TOO_LARGE : VBR_TE_OTHER;
+        break;
+    default:
+        out->error = VBR_TE_OTHER;
+        break;
+    }
+    if (out->error == VBR_TE_TOO_LARGE)
+        snprintf(t->message, sizeof t->message,
+                 "response body larger than max_response_size (%lu bytes)",
+                 (unsigned long)t->max_body);
+    else if (t->out_of_memory)
+        snprintf(t->message, sizeof t->message, "out of memory");
+    else
+        snprintf(t->message, sizeof t->message, "%s",
+                 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+    out->message = t->message;
+}
+
+static int set_method(vbr_curl *t, const vbr_step *s)
+{
+    CURL *h = t->easy;
+    int bad = 0;
+    int has_body = s->body != NULL || strcmp(s->method, "GET") != 0;
+    /* reset what the previous request may have left behind */
+    bad |= curl_easy_setopt(h, CURLOPT_NOBODY, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, (char *)NULL) != CURLE_OK;
+    if (strcmp(s->method, "HEAD") == 0)
+        return bad | (curl_easy_setopt(h, CURLOPT_NOBODY, 1L) != CURLE_OK);
+    if (!has_body || strcmp(s->method, "DELETE") == 0) {
+        bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+    } else {
+        bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                                (curl_off_t)s->body_len) != CURLE_OK;
+        bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                                s->body ? s->body : "") != CURLE_OK;
+    }
+    if (strcmp(s->method, "GET") != 0 && strcmp(s->method, "POST") != 0)
+        bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, s->method) != CURLE_OK;
+    return bad;
+}
+
+static int append_header(vbr_curl *t, const char *line)
+{
+    struct curl_slist *grown = curl_slist_append(t->headers, line);
+    if (grown == NULL)
+        return 1;
+    t->headers = grown;
+    return 0;
+}
+
+static int has_header(const vbr_step *s, const char *name)
+{
+    size_t i;
+    for (i = 0; i < s->nheaders; i++)
+        if (strcasecmp(s->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
+{
+    CURLcode rc;
+    long status = 0;
+    size_t i;
+    int bad = 0;
+
+    memset(out, 0, sizeof *out);
+    vbr_buf_clear(&t->body);
+    if (vbr_buf_add(&t->body, "", 0) != 0)
+        bad = 1;
+    t->too_large = t->out_of_memory = 0;
+    t->errbuf[0] = t->content_type[0] = t->retry_after[0] = '\0';
+    t->location[0] = '\0';
+
+    free_headers(t);
+    for (i = 0; i < s->nheaders && !bad; i++) {
+        vbr_buf line = {NULL, 0, 0};
+        bad = vbr_buf_adds(&line, s->headers[i].name) ||
+              vbr_buf_adds(&line, ": ") ||
+              vbr_buf_adds(&line, s->headers[i].value) ||
+              append_header(t, line.data);
+        vbr_buf_free(&line);   /* wipes: it may be the Authorization line */
+    }
+    /* no "Expect: 100-continue" round trip for larger bodies, and no
+     * Content-Type invented by libcurl for a POST without a body */
+    bad = bad || append_header(t, "Expect:");
+    if (!has_header(s, "Content-Type"))
+        bad = bad || append_header(t, "Content-Type:");
+    bad = bad || set_method(t, s);
+    bad = bad || curl_easy_setopt(t->easy, CURLOPT_URL, s->url) != CURLE_OK;
+    bad = bad || curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers)
+                     != CURLE_OK;
+    bad = bad || curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
+                                  (long)(s->timeout > 0 ? s->timeout * 1000
+                                                        : 0)) != CURLE_OK;
+    bad = bad || curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT,
+                                  s->fresh_connection ? 1L : 0L) != CURLE_OK;
+    if (bad) {
+        free_headers(t);
+        out->error = VBR_TE_OTHER;
+        out->sent = 0;
+        out->message = "cannot prepare the request (out of memory?)";
+        return;
+    }
+
+    rc = curl_easy_perform(t->easy);
+    free_headers(t);        /* wipe Authorization now */
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    out->status = (int)status;
+    if (rc != CURLE_OK)
+        classify(t, rc, out);
+    out->body = t->body.data ? t->body.data : "";
+    out->body_len = t->body.len;
+    out->content_type = t->content_type[0] ? t->content_type : NULL;
+    out->retry_after = t->retry_after[0] ? t->retry_after : NULL;
+    out->location = t->location[0] ? t->location : NULL;
+}

@@ -1,0 +1,33 @@
+/*
+ * transport_curl.h - performs the engine's SEND steps with one libcurl easy
+ * handle, so the TLS connection is kept alive and reused between requests.
+ * Blocking; no Lua calls happen while libcurl is on the stack.
+ */
+#ifndef VBR_TRANSPORT_CURL_H
+#define VBR_TRANSPORT_CURL_H
+
+#include <stddef.h>
+
+#include "engine.h"
+
+typedef struct vbr_curl vbr_curl;
+
+typedef struct vbr_curl_options {
+    const char *ca_file;
+    const char *ca_path;
+    const char *pinned_public_key;   /* "sha256//..." */
+    int insecure;                    /* skip peer and host verification */
+    double connect_timeout;          /* seconds, 0 = libcurl default */
+    size_t max_response_size;
+    const char *user_agent;
+} vbr_curl_options;
+
+/* NULL with a message in err when libcurl refuses the setup. */
+vbr_curl *vbr_curl_new(const vbr_curl_options *opts, char *err, size_t errlen);
+/* Closes the connection and wipes the buffers. */
+void vbr_curl_free(vbr_curl *t);
+/* Perform one SEND step.  The response points into t and stays valid until
+ * the next perform or free. */
+void vbr_curl_perform(vbr_curl *t, const vbr_step *send, vbr_response *out);
+
+#endif
