@@ -860,7 +860,9 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
     release_auth(j);
     if (j->kind == VBR_JOB_LOGIN)
         return finish_done(j, NULL);
-    return plan(j);
+    /* use what we just got even if the server made it very short-lived:
+     * re-checking freshness here could refresh forever */
+    return send_with_token(j, VBR_FOR_CALL);
 }
 
 static const char *redirect_host(const char *location, char *out, size_t n)
