@@ -1,0 +1,136 @@
+--- `vbr sessions list|show|logs`, and the session log that `vbr configbackup
+-- run` prints when a backup fails.
+-- @module vbr.cli.sessions
+
+local json = require "vbr.json"
+local pretty = require "vbr.pretty"
+local json_pretty = require "vbr.cli.json_pretty"
+local EXIT = require("vbr.env").EXIT
+
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local format, rep, max, concat = string.format, string.rep, math.max, table.concat
+
+local commands = {}
+
+--- "2026-01-21T10:00:35.033+01:00" -> "2026-01-21 10:00:35+01:00"; text
+-- in another shape is shown as it is.
+function commands.short_time(text)
+  if type(text) ~= "string" then return "" end
+  local date, time, zone = text:match("^(%d+%-%d+%-%d+)T(%d+:%d+:%d+)[%.%d]*(.*)$")
+  if not date then return text end
+  return date .. " " .. time .. zone
+end
+
+--- The session as a plain table (without its client), for printing.
+function commands.plain(session)
+  local out = {}
+  for key, value in pairs(session) do
+    if key ~= "client" then out[key] = value end
+  end
+  return out
+end
+
+local function outcome_of(session)
+  return type(session.result) == "table" and tostring(session.result.result or "") or ""
+end
+
+-- Rows as columns, each as wide as its widest cell.
+local function table_lines(rows)
+  local widths = {}
+  for _, row in ipairs(rows) do
+    for i, cell in ipairs(row) do widths[i] = max(widths[i] or 0, #cell) end
+  end
+  local lines = {}
+  for r, row in ipairs(rows) do
+    local cells = {}
+    for i, cell in ipairs(row) do
+      cells[i] = i < #row and (cell .. rep(" ", widths[i] - #cell)) or cell
+    end
+    lines[r] = concat(cells, "  ")
+  end
+  return lines
+end
+
+--- Lines for a session log: time, status, title (and description).
+function commands.log_lines(records, indent)
+  indent = indent or ""
+  if #records == 0 then return { indent .. "(the log is empty)" } end
+  local rows = {}
+  for i, record in ipairs(records) do
+    local title = tostring(record.title or "")
+    if type(record.description) == "string" and record.description ~= ""
+        and record.description ~= title then
+      title = title .. ": " .. record.description
+    end
+    rows[i] = { commands.short_time(record.startTime), tostring(record.status or ""), title }
+  end
+  local lines = table_lines(rows)
+  for i, line in ipairs(lines) do lines[i] = indent .. line end
+  return lines
+end
+
+local function write_json(ctx, value)
+  local text, why = json_pretty.encode(value)
+  if not text then
+    ctx:tell("vbr: cannot write JSON: " .. tostring(why))
+    return EXIT.refused
+  end
+  ctx.stdout:write(text)
+  return EXIT.ok
+end
+
+function commands.list(ctx, args)
+  local client, code = ctx:connect()
+  if not client then return code end
+  local filter = { limit = args.limit }
+  if args.type ~= "any" then filter.type = args.type end
+  local list, err = client:sessions(filter)
+  if not list then return ctx:fail(err) end
+  if args.json then
+    local plain = json.array()
+    for i, session in ipairs(list) do plain[i] = commands.plain(session) end
+    return write_json(ctx, plain)
+  end
+  if #list == 0 then
+    ctx:say("No sessions" .. (filter.type and (" of type " .. filter.type) or "") .. ".")
+    return EXIT.ok
+  end
+  local rows = { { "ID", "CREATED", "STATE", "RESULT", "NAME" } }
+  for _, session in ipairs(list) do
+    local state = tostring(session.state or "")
+    if state ~= "Stopped" and type(session.progressPercent) == "number" then
+      state = format("%s %d%%", state, session.progressPercent)
+    end
+    rows[#rows + 1] = { tostring(session.id), commands.short_time(session.creationTime), state,
+      outcome_of(session), tostring(session.name or "") }
+  end
+  for _, line in ipairs(table_lines(rows)) do ctx:say(line) end
+  return EXIT.ok
+end
+
+function commands.show(ctx, args)
+  local client, code = ctx:connect()
+  if not client then return code end
+  local session, err = client:session(args.id)
+  if not session then return ctx:fail(err) end
+  if args.json then return write_json(ctx, commands.plain(session)) end
+  ctx:say(pretty.format(commands.plain(session)))
+  return EXIT.ok
+end
+
+function commands.logs(ctx, args)
+  local client, code = ctx:connect()
+  if not client then return code end
+  local session, err = client:session(args.id)
+  if not session then return ctx:fail(err) end
+  local records
+  records, err = session:logs()
+  if not records then return ctx:fail(err) end
+  if args.json then return write_json(ctx, records) end
+  ctx:say(format("Session %s (%s, %s%s):", tostring(session.id), tostring(session.name),
+    tostring(session.state), outcome_of(session) ~= "" and (", " .. outcome_of(session)) or ""))
+  for _, line in ipairs(commands.log_lines(records, "  ")) do ctx:say(line) end
+  return EXIT.ok
+end
+
+return commands
