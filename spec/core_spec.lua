@@ -117,7 +117,8 @@ describe("vbr.core", function()
       assert.matches("https://vbr.example:9419,", tostring(core.new(base)), 1, true)
       assert.matches("https://vbr.example:443,",
         tostring(core.new(with { url = "https://vbr.example:443/" })), 1, true)
-      assert.matches("https://[::1]:9419,", tostring(core.new(with { url = "https://[::1]" })), 1, true)
+      assert.matches("https://[::1]:9419,",
+        tostring(core.new(with { url = "https://[::1]" })), 1, true)
     end)
 
     it("refuse a password_file that cannot be opened", function()
@@ -143,7 +144,8 @@ describe("vbr.core", function()
       c:close()
       c:close()
       assert.equal("vbr.core client (closed)", tostring(c))
-      assert.has_error(function() c:request("GET", "/api/v1/serverInfo") end, "vbr: client is closed")
+      assert.has_error(function() c:request("GET", "/api/v1/serverInfo") end,
+        "vbr: client is closed")
     end)
 
     it("check request arguments", function()
@@ -197,12 +199,14 @@ describe("vbr.core", function()
       assert.equal("application/x-www-form-urlencoded", step.headers["Content-Type"])
       assert.is_nil(step.headers.Authorization)
       assert.equal("grant_type=password&username=svc&password=Canned%20p%40ss%26%3D%25", step.body)
-      assert.same({ grant_type = "password", username = "svc", password = "Canned p@ss&=%" }, form(step.body))
+      assert.same({ grant_type = "password", username = "svc", password = "Canned p@ss&=%" },
+        form(step.body))
     end)
 
     it("then sends the call with the bearer token and returns the decoded answer", function()
       local c = offline()
-      local job = c:begin("PUT", "/api/v1/configBackup", { body = '{"isEnabled":true}', query = { b = { "x y", "z" }, a = 1 } })
+      local job = c:begin("PUT", "/api/v1/configBackup",
+        { body = '{"isEnabled":true}', query = { b = { "x y", "z" }, a = 1 } })
       job:next()
       local step = job:next(token_answer("AT-1", "RT-1"))
       assert.equal("call", step.purpose)
@@ -233,7 +237,8 @@ describe("vbr.core", function()
         -- a 401 makes the engine refresh
         local refresh = job:next(veeam_error(401, "ExpiredToken", "expired"))
         assert.equal("refresh", refresh.purpose)
-        assert.equal(grant == "password" and "refresh_token" or "Refresh_token", form(refresh.body).grant_type)
+        assert.equal(grant == "password" and "refresh_token" or "Refresh_token",
+          form(refresh.body).grant_type)
         assert.equal("RT", form(refresh.body).refresh_token)
       end
     end)
@@ -305,7 +310,8 @@ describe("vbr.core", function()
       local job = c:begin("GET", "/api/v1/configBackup")
       job:next()
       job:next(token_answer("AT", "RT"))
-      local wait = job:next(veeam_error(503, "ServiceUnavailable", "busy", { ["Retry-After"] = "3" }))
+      local wait = job:next(veeam_error(503, "ServiceUnavailable", "busy",
+        { ["Retry-After"] = "3" }))
       assert.equal("sleep", wait.action)
       assert.equal(3, wait.seconds)
       local again = job:next()
@@ -341,7 +347,8 @@ describe("vbr.core", function()
       local job = c:begin("GET", "/api/v1/configBackup")
       job:next()
       job:next(token_answer("AT", "RT"))
-      local step = job:next(veeam_error(429, "ServiceUnavailable", "slow down", { ["Retry-After"] = "30" }))
+      local step = job:next(veeam_error(429, "ServiceUnavailable", "slow down",
+        { ["Retry-After"] = "30" }))
       assert.equal("fail", step.action)
       note(step.err)
       assert.equal("api", step.err.kind)
@@ -370,7 +377,7 @@ describe("vbr.core", function()
       assert.is_true(step.err.outcome_unknown)
     end)
 
-    it("resends a POST that never left, and one refused with 401 after re-authenticating", function()
+    it("resends a POST that never left, and once after a 401 with new credentials", function()
       local c = offline()
       local job = c:begin("POST", "/api/v1/configBackup/backup")
       job:next()
@@ -429,7 +436,8 @@ describe("vbr.core", function()
       assert.equal("1.3-rev2", first.headers["x-api-version"])
       assert.equal("Password", form(first.body).grant_type)
       local second = job:next(veeam_error(400, "NotImplemented",
-        "The specified API version is not supported. Supported versions: 1.0-rev1, 1.1-rev0, 1.1-rev1, 1.2-rev0, 1.2-rev1."))
+        "The specified API version is not supported. Supported versions: "
+          .. "1.0-rev1, 1.1-rev0, 1.1-rev1, 1.2-rev0, 1.2-rev1."))
       assert.equal("1.2-rev1", second.headers["x-api-version"])
       assert.equal("password", form(second.body).grant_type)
       assert.equal("done", job:next(token_answer("AT", "RT")).action)
@@ -440,7 +448,8 @@ describe("vbr.core", function()
       local c = offline { api_version = "auto" }
       local job = c:begin_login()
       job:next()
-      local second = job:next(veeam_error(400, "NotImplemented", "The specified API version is not supported."))
+      local second = job:next(veeam_error(400, "NotImplemented",
+        "The specified API version is not supported."))
       assert.equal("1.3-rev1", second.headers["x-api-version"])
     end)
 
@@ -523,7 +532,10 @@ describe("vbr.core", function()
 
     it("logs in lazily on the first call, with a password function or file", function()
       local calls = 0
-      local c = client { password = function() calls = calls + 1; return s.users.admin.password end }
+      local c = client { password = function()
+        calls = calls + 1
+        return s.users.admin.password
+      end }
       assert(c:request("GET", "/api/v1/configBackup"))
       assert.equal(1, calls)
       c:close()
@@ -575,7 +587,7 @@ describe("vbr.core", function()
     it("pins the public key: the right pin works, a wrong one is a tls error", function()
       local good = client { pinned_public_key = s.pubkey }
       assert.is_true(good:login())
-      local bad = client { pinned_public_key = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }
+      local bad = client { pinned_public_key = "sha256//" .. ("A"):rep(43) .. "=" }
       local ok, err = bad:login()
       assert.is_nil(ok)
       note(err)
@@ -594,7 +606,7 @@ describe("vbr.core", function()
       if interpreter then
         local script = os.tmpname()
         local f = assert(io.open(script, "w"))
-        f:write(("local c = require('vbr.core').new{url=%q, username='u', password='p', insecure=true}")
+        f:write(("require('vbr.core').new{url=%q, username='u', password='p', insecure=true}")
           :format(s.url))
         f:close()
         local pipe = io.popen(("LUA_CPATH=%q LUA_PATH=%q %s %s 2>&1"):format(
@@ -606,12 +618,13 @@ describe("vbr.core", function()
       end
     end)
 
-    it("refreshes on a 401 from expired tokens, and re-logs in when the refresh is refused", function()
+    it("refreshes after a 401 for an expired token, re-logs in when refused", function()
       local c = client()
       assert(c:request("GET", "/api/v1/configBackup"))
       s:expire_tokens()
       assert(c:request("GET", "/api/v1/configBackup"))
-      assert.same({ logins = 1, refreshes = 1 }, { logins = c:stats().logins, refreshes = c:stats().refreshes })
+      assert.equal(1, c:stats().logins)
+      assert.equal(1, c:stats().refreshes)
 
       s:expire_tokens()
       s:fault { kind = "refuse_refresh" }
@@ -690,7 +703,8 @@ describe("vbr.core", function()
     it("gives up after the configured attempts with a retryable error", function()
       local c = client { retry = { attempts = 3, base_delay = 0.01, max_delay = 0.02 } }
       assert(c:login())
-      s:fault { kind = "status", status = 503, retry_after = 0, count = 5, path = "/api/v1/configBackup" }
+      s:fault { kind = "status", status = 503, retry_after = 0, count = 5,
+                path = "/api/v1/configBackup" }
       local res, err = c:request("GET", "/api/v1/configBackup")
       assert.is_nil(res)
       note(err)
@@ -740,8 +754,10 @@ describe("vbr.core", function()
       assert.equal("api", err.kind)
       assert.equal(403, err.status)
       assert.equal("AccessDenied", err.code)
-      assert.matches("^vbr: api error 403 AccessDenied: .+ %(GET /api/v1/configBackup%)$", tostring(err))
-      local _, missing = client():request("GET", "/api/v1/sessions/00000000-0000-4000-8000-000000000000")
+      assert.matches("^vbr: api error 403 AccessDenied: .+ %(GET /api/v1/configBackup%)$",
+        tostring(err))
+      local _, missing = client():request("GET",
+        "/api/v1/sessions/00000000-0000-4000-8000-000000000000")
       note(missing)
       assert.equal(404, missing.status)
       assert.equal("NotFound", missing.code)
