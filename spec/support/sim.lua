@@ -101,6 +101,9 @@ function Instance:config(settings) return self:admin("POST", "/admin/config", se
 -- Adds one fault rule, or a list of them; returns the pending rules.
 function Instance:fault(rule) return self:admin("POST", "/admin/faults", rule) end
 
+-- The fault rules still pending, with their remaining counts.
+function Instance:faults() return self:admin("GET", "/admin/faults").pending end
+
 function Instance:clear_faults() return self:admin("DELETE", "/admin/faults") end
 
 -- {requests = {["GET /api/v1/configBackup"] = n}, routes = {...}, total, connections, tls_handshakes}

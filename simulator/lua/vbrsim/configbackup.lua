@@ -102,15 +102,6 @@ local function time_format(document)
   return TIME_FORMATS[document.time_format]
 end
 
--- The revision's spelling of a neutral enum value (EDayOfWeek: monday/Monday).
-local function enum_spelling(document, enum_name, neutral)
-  local node = document:schema(enum_name)
-  for _, value in ipairs(node and node.enum or {}) do
-    if value:lower() == neutral then return value end
-  end
-  return neutral
-end
-
 -- Walks the day and time fields of a settings record, replacing each value.
 local function convert_schedule(record, convert_day, convert_time)
   local schedule = record.schedule
@@ -140,7 +131,7 @@ end
 function configbackup.render(document)
   local record = state.copy(state.config_backup)
   local fmt = time_format(document)
-  convert_schedule(record, function(day) return enum_spelling(document, "EDayOfWeek", day) end, fmt.write)
+  convert_schedule(record, function(day) return schema.spelling(document, "EDayOfWeek", day) end, fmt.write)
   record.lastSuccessfulBackup = configbackup.last_successful_backup()
   local out = schema.shape(document, document:schema("ConfigBackupModel"), record)
   for name, value in pairs(state.settings.extra_fields) do out[name] = state.copy(value) end

@@ -23,10 +23,15 @@ local KINDS = {
 }
 local COMMON_KEYS = { kind = "string", count = "number", method = "string", path = "string" }
 
-faults.stages = {}
+-- Kinds that replace or damage an answer; the first pending one that matches
+-- a request wins, in the order the rules were added.
+faults.answer_kinds = {}
 for kind, info in pairs(KINDS) do
-  faults.stages[info.stage] = faults.stages[info.stage] or {}
-  faults.stages[info.stage][kind] = true
+  if info.stage == "before" or info.stage == "after" then faults.answer_kinds[kind] = true end
+end
+
+function faults.stage(rule)
+  return KINDS[rule.kind].stage
 end
 
 -- Checks an admin rule; returns a normalized copy or nil, message.

@@ -103,7 +103,8 @@ local function render_repository(document, repo)
   local mount_schema = properties.mountServer and document:resolve(properties.mountServer)
   if mount_schema and mount_schema.properties and mount_schema.properties.mountServerSettingsType then
     local linux = repo.type:find("^Linux") ~= nil
-    record.mountServer = { mountServerSettingsType = linux and "Linux" or "Windows", [linux and "linux" or "windows"] = repo.mount }
+    local kind = schema.spelling(document, "EMountServerSettingsType", linux and "Linux" or "Windows")
+    record.mountServer = { mountServerSettingsType = kind, [linux and "linux" or "windows"] = repo.mount }
   else
     record.mountServer = repo.mount
   end

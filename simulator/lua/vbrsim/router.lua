@@ -129,8 +129,10 @@ local function send(response)
   for name, value in pairs(response.headers) do ngx.header[name] = value end
   if content_type then ngx.header["Content-Type"] = content_type end
   ngx.header["Content-Length"] = #body
+  -- Headers go out first so that nginx never swaps an empty error body for its own page.
+  ngx.send_headers()
   if #body > 0 then ngx.print(body) end
-  return ngx.exit(response.status)
+  return ngx.exit(ngx.HTTP_OK)
 end
 
 -- What a "before" fault answers instead of the server.
@@ -195,20 +197,19 @@ function router.handle()
   ngx.update_time()
   local method, path = ngx.req.get_method(), ngx.var.uri
   count(method, path)
-  local delay = faults.take(faults.stages.delay, method, path)
+  local delay = faults.take("delay", method, path)
   if delay then ngx.sleep(delay.ms / 1000) end
-  local before = faults.take(faults.stages.before, method, path)
-  if before then
-    local response = fault_response(before)
+  local fault = faults.take(faults.answer_kinds, method, path)
+  if fault and faults.stage(fault) == "before" then
+    local response = fault_response(fault)
     if not response then return ngx.exit(444) end
     return send(response)
   end
   ngx.update_time()
   local response = process(method, path, ngx.now())
-  local after = faults.take(faults.stages.after, method, path)
-  if after then
-    if after.kind == "short_body" then return send_short(response) end
-    if not damage(response, after) then return ngx.exit(444) end
+  if fault then
+    if fault.kind == "short_body" then return send_short(response) end
+    if not damage(response, fault) then return ngx.exit(444) end
   end
   return send(response)
 end

@@ -214,6 +214,17 @@ function schema.shape(document, node, value)
   return shape(document, node, value)
 end
 
+-- The document's spelling of an enum value given in any casing (EDayOfWeek:
+-- monday in 1.1-rev0, Monday in 1.3-rev1); the value itself when not listed.
+function schema.spelling(document, enum_name, value)
+  local node = document:schema(enum_name)
+  local wanted = value:lower()
+  for _, candidate in ipairs(node and node.enum or {}) do
+    if candidate:lower() == wanted then return candidate end
+  end
+  return value
+end
+
 -- Properties (name -> schema) and required names (set) of a schema, allOf included.
 function schema.members(document, node)
   local properties, required = {}, {}
