@@ -5,10 +5,12 @@
 local json = require "vbr.json"
 local pretty = require "vbr.pretty"
 local json_pretty = require "vbr.cli.json_pretty"
+local repl = require "vbr.repl"
 local EXIT = require("vbr.env").EXIT
 
-local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
-local format, rep, max, concat = string.format, string.rep, math.max, table.concat
+local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
+local format, rep, max, concat, sort = string.format, string.rep, math.max, table.concat,
+                                       table.sort
 
 local commands = {}
 
@@ -55,8 +57,19 @@ end
 function commands.log_lines(records, indent)
   indent = indent or ""
   if #records == 0 then return { indent .. "(the log is empty)" } end
+  -- Oldest first, so the log reads top to bottom (the server sends newest first).
+  local ordered = {}
+  for i, record in ipairs(records) do ordered[i] = { record = record, index = i } end
+  sort(ordered, function(a, b)
+    local at, bt = tostring(a.record.startTime or ""), tostring(b.record.startTime or "")
+    if at ~= bt then return at < bt end
+    local ai, bi = tonumber(a.record.id), tonumber(b.record.id)
+    if ai and bi and ai ~= bi then return ai < bi end
+    return a.index > b.index
+  end)
   local rows = {}
-  for i, record in ipairs(records) do
+  for i, entry in ipairs(ordered) do
+    local record = entry.record
     local title = tostring(record.title or "")
     if type(record.description) == "string" and record.description ~= ""
         and record.description ~= title then
@@ -114,7 +127,7 @@ function commands.show(ctx, args)
   local session, err = client:session(args.id)
   if not session then return ctx:fail(err) end
   if args.json then return write_json(ctx, commands.plain(session)) end
-  ctx:say(pretty.format(commands.plain(session)))
+  ctx:say(pretty.format(repl.tidy(commands.plain(session))))
   return EXIT.ok
 end
 
