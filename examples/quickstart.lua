@@ -36,6 +36,13 @@ local function whole(number)            -- cjson gives floats on Lua 5.4: 10.0
   return string.format("%d", number)
 end
 
+-- The template first: a typo needs no server to be found.
+local wanted, template_error = schedule.template(template_name)
+if not wanted then
+  io.stderr:write("quickstart: ", template_error, "\n")
+  os.exit(vbr_env.EXIT.invalid)
+end
+
 -- 1. Log in ------------------------------------------------------------------------
 say("1. Logging in")
 local client = check("logging in", vbr_env.connect())
@@ -62,7 +69,6 @@ local last = settings.lastSuccessfulBackup or {}
 say("   last success:   %s", tostring(last.lastSuccessfulTime or "never"))
 
 -- 3. A schedule from a template ----------------------------------------------------------
-local wanted = check("reading the template", schedule.template(template_name))
 say("")
 say("3. Applying the schedule template '%s': %s", template_name, schedule.describe(wanted))
 local saved = check("saving the schedule", cb:set_schedule(wanted))

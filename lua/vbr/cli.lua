@@ -117,7 +117,7 @@ end
 --- A usage error: the message and a pointer to the help; exit code 2.
 function Context:usage_error(message)
   self:tell("vbr: " .. message)
-  self:tell("Run 'vbr --help' for the connection settings and 'vbr COMMAND --help' for a command.")
+  self:tell("Run '" .. (self.command_path or "vbr") .. " --help' for more.")
   return EXIT.usage
 end
 
@@ -420,6 +420,7 @@ local function run(ctx, argv)
     ctx:tell("Run 'vbr --help' for more.")
     return EXIT.usage
   end
+  ctx.command_path = "vbr " .. result.command .. (result.action and (" " .. result.action) or "")
   local commands = require(COMMANDS[result.command])
   local handler = result.command == "repl" and commands.repl or commands[result.action]
   return handler(ctx, result)

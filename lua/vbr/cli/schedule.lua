@@ -49,20 +49,19 @@ local function weekday_of(stamp)
 end
 
 commands["next"] = function(ctx, args)
-  local schedule, code = read(ctx, args.text)
-  if not schedule then return code end
   local from
   if args.from then
     from = read_from(args.from)
     if not from then
-      ctx:tell("vbr: --from must be a local time such as 2026-01-31 22:00, not '"
+      return ctx:usage_error("--from must be a local time such as 2026-01-31 22:00, not '"
         .. args.from .. "'")
-      return EXIT.usage
     end
   else
     local now = os_date("*t")
     from = { year = now.year, month = now.month, day = now.day, hour = now.hour, min = now.min }
   end
+  local schedule, code = read(ctx, args.text)
+  if not schedule then return code end
   local runs, why = schedule_lib.next_runs(schedule, from, args.count)
   if not runs then
     ctx:tell("vbr: " .. why)
