@@ -49,10 +49,12 @@ end
 
 local scratch = run("mktemp -d"):gsub("%s+$", "")
 
+local REPOSITORIES = "/api/v1/backupInfrastructure/repositories"
 local TEMPLATES = {
   "/api/oauth2/token", "/api/oauth2/logout", "/api/v1/serverInfo", "/api/v1/configBackup",
-  "/api/v1/configBackup/backup", "/api/v1/sessions", "/api/v1/sessions/{id}", "/api/v1/sessions/{id}/logs",
-  "/api/v1/sessions/{id}/stop", "/api/v1/encryptionPasswords", "/api/v1/backupInfrastructure/repositories",
+  "/api/v1/configBackup/backup", "/api/v1/sessions", "/api/v1/sessions/{id}",
+  "/api/v1/sessions/{id}/logs", "/api/v1/sessions/{id}/stop", "/api/v1/encryptionPasswords",
+  REPOSITORIES,
 }
 
 local function template_of(path)
@@ -73,8 +75,10 @@ local function check_against_document(version, method, path, res)
   local content = answer and answer.content and answer.content["application/json"]
   if not content then return end
   local problem = schema.validate(document, content.schema, res.data, { strict = false })
-  assert(problem == nil, ("%s %s (%s) answer %d does not match its schema: %s %s"):format(
-    method, path, version, res.status, problem and problem.path or "", problem and problem.message or ""))
+  if problem then
+    error(("%s %s (%s) answer %d does not match its schema: %s %s"):format(
+      method, path, version, res.status, problem.path, problem.message), 2)
+  end
 end
 
 local server
@@ -92,7 +96,9 @@ local function request(opts)
   local version = opts.version
   if version == nil then version = "1.3-rev2" end
   if version then args[#args + 1] = "-H " .. shell_quote("x-api-version: " .. version) end
-  if opts.token then args[#args + 1] = "-H " .. shell_quote("Authorization: Bearer " .. opts.token) end
+  if opts.token then
+    args[#args + 1] = "-H " .. shell_quote("Authorization: Bearer " .. opts.token)
+  end
   for _, header in ipairs(opts.headers or {}) do args[#args + 1] = "-H " .. shell_quote(header) end
   if opts.body then
     write_all(scratch .. "/request", opts.body)
@@ -108,21 +114,37 @@ local function request(opts)
   args[#args + 1] = shell_quote((opts.url or target.url) .. opts.path)
   local output, code = run(table.concat(args, " "))
   local status, seconds = output:match("(%d%d%d) ([%d.]+)%s*$")
-  local res = { status = tonumber(status), time = tonumber(seconds), exit = code, output = output, headers = {} }
+  local res = { status = tonumber(status), time = tonumber(seconds), exit = code,
+                output = output, headers = {} }
   res.body = read_all(scratch .. "/body") or ""
   for name, value in (read_all(scratch .. "/headers") or ""):gmatch("([%w%-]+):%s*([^\r\n]*)") do
     res.headers[name:lower()] = value
   end
-  if (res.headers["content-type"] or ""):find("application/json") then res.data = json.decode(res.body) end
-  if version and res.exit == 0 and not opts.unchecked then check_against_document(version, method, opts.path, res) end
+  if (res.headers["content-type"] or ""):find("application/json") then
+    res.data = json.decode(res.body)
+  end
+  if version and res.exit == 0 and not opts.unchecked then
+    check_against_document(version, method, opts.path, res)
+  end
   return res
 end
 
+local function password_form(user, grant)
+  return { { "grant_type", grant or "password" }, { "username", user.username },
+           { "password", user.password } }
+end
+
 local function login(user, version, grant, target)
-  local res = request { method = "POST", path = "/api/oauth2/token", version = version or "1.3-rev2", server = target,
-    form = { { "grant_type", grant or "password" }, { "username", user.username }, { "password", user.password } } }
+  local res = request { method = "POST", path = "/api/oauth2/token", version = version,
+                        server = target, form = password_form(user, grant) }
   assert(res.status == 200, "login failed: " .. res.body)
   return res.data.access_token, res.data.refresh_token, res.data
+end
+
+local function refresh(token, grant)
+  return request { method = "POST", path = "/api/oauth2/token",
+                   form = { { "grant_type", grant or "refresh_token" },
+                            { "refresh_token", token } } }
 end
 
 local function get_config(token, version)
@@ -155,7 +177,8 @@ local function error_lines()
   local log = read_all(server.dir .. "/logs/error.log") or ""
   local found = {}
   for line in log:gmatch("[^\n]+") do
-    if line:find("%[error%]") or line:find("%[crit%]") or line:find("%[alert%]") or line:find("%[emerg%]") then
+    local level = line:match("%[(%a+)%]")
+    if level == "error" or level == "crit" or level == "alert" or level == "emerg" then
       found[#found + 1] = line
     end
   end
@@ -200,7 +223,8 @@ describe("VBR simulator", function()
       assert.are_not.equal(server.url, other.url)
       assert.are_not.equal(server.dir, other.dir)
       local token = login(ADMIN, nil, nil, other)
-      assert.equal(200, request { server = other, path = "/api/v1/serverInfo", token = token }.status)
+      local res = request { server = other, path = "/api/v1/serverInfo", token = token }
+      assert.equal(200, res.status)
       -- tokens are per instance
       assert.equal(401, request { path = "/api/v1/serverInfo", token = token }.status)
       other:stop()
@@ -216,16 +240,20 @@ describe("VBR simulator", function()
       assert.matches("not a running vbrsim instance", output)
     end)
 
-    it("serves HTTPS that verifies with the generated CA only, for 127.0.0.1 and localhost", function()
+    it("serves HTTPS verified by the generated CA only, on 127.0.0.1 and localhost", function()
       local port = server.url:match(":(%d+)$")
-      local _, code = run("curl -sS -o /dev/null " .. shell_quote(server.url .. "/api/v1/serverInfo"))
+      local url = shell_quote(server.url .. "/api/v1/serverInfo")
+      local _, code = run("curl -sS -o /dev/null " .. url)
       assert.equal(60, code) -- peer certificate cannot be authenticated
-      local res = request { url = "https://localhost:" .. port, path = "/api/v1/serverInfo", token = admin_token }
-      assert.equal(200, res.status)
-      res = request { path = "/api/v1/serverInfo", token = admin_token, extra = { "--pinnedpubkey " .. shell_quote(server.pubkey) } }
+      local res = request { url = "https://localhost:" .. port, path = "/api/v1/serverInfo",
+                            token = admin_token }
       assert.equal(200, res.status)
       res = request { path = "/api/v1/serverInfo", token = admin_token,
-                      extra = { "--pinnedpubkey 'sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='" } }
+                      extra = { "--pinnedpubkey " .. shell_quote(server.pubkey) } }
+      assert.equal(200, res.status)
+      local wrong_pin = "sha256//" .. ("A"):rep(43) .. "="
+      res = request { path = "/api/v1/serverInfo", token = admin_token,
+                      extra = { "--pinnedpubkey " .. shell_quote(wrong_pin) } }
       assert.equal(90, res.exit) -- SSL public key does not match pinned public key
     end)
   end)
@@ -241,7 +269,7 @@ describe("VBR simulator", function()
 
     it("requires x-api-version on every call, the token endpoint included", function()
       local res = request { method = "POST", path = "/api/oauth2/token", version = false,
-        form = { { "grant_type", "password" }, { "username", ADMIN.username }, { "password", ADMIN.password } } }
+                            form = password_form(ADMIN) }
       assert.equal(400, res.status)
       assert.equal("NotImplemented", error_of(res))
       res = request { path = "/api/v1/configBackup", token = admin_token, version = false }
@@ -250,15 +278,17 @@ describe("VBR simulator", function()
     end)
 
     it("refuses an unknown revision with the documented message and the supported list", function()
-      local res = request { path = "/api/v1/configBackup", token = admin_token, version = "1.4-rev0" }
+      local res = request { path = "/api/v1/configBackup", token = admin_token,
+                            version = "1.4-rev0" }
       assert.equal(400, res.status)
       local code, message = error_of(res)
       assert.equal("NotImplemented", code)
-      assert.equal("The specified API version is not supported. Supported versions: 1.1-rev0, 1.1-rev1, "
-        .. "1.1-rev2, 1.2-rev0, 1.2-rev1, 1.3-rev0, 1.3-rev1, 1.3-rev2.", message)
+      assert.equal("The specified API version is not supported. Supported versions: "
+        .. "1.1-rev0, 1.1-rev1, 1.1-rev2, 1.2-rev0, 1.2-rev1, 1.3-rev0, 1.3-rev1, 1.3-rev2.",
+        message)
     end)
 
-    it("serves the builds that share a document (1.1-rev1/rev2 by 1.1-rev0, 1.2-rev0 by 1.2-rev1)", function()
+    it("serves builds sharing a document (1.1-rev1/2 by 1.1-rev0, 1.2-rev0 by 1.2-rev1)", function()
       local data = get_config(admin_token, "1.1-rev2")
       assert.equal("10:00 AM", data.schedule.daily.localTime)
       data = get_config(admin_token, "1.1-rev1")
@@ -269,21 +299,29 @@ describe("VBR simulator", function()
 
     it("takes its revisions from the documents in its openapi folder", function()
       local dir = scratch .. "/openapi"
-      run("mkdir -p " .. shell_quote(dir) .. " && cp simulator/openapi/vbr-1.1-rev0.json "
-        .. shell_quote(dir) .. "/ && cp simulator/openapi/vbr-1.3-rev2.json " .. shell_quote(dir .. "/vbr-1.4-rev0.json"))
+      run("mkdir -p " .. shell_quote(dir)
+        .. " && cp simulator/openapi/vbr-1.1-rev0.json " .. shell_quote(dir)
+        .. " && cp simulator/openapi/vbr-1.3-rev2.json "
+        .. shell_quote(dir .. "/vbr-1.4-rev0.json"))
       local other = sim.start { openapi = dir }
       finally(function() other:stop() end)
       local token = login(ADMIN, "1.4-rev0", nil, other)
-      assert.equal(200, request { server = other, path = "/api/v1/configBackup", token = token, version = "1.4-rev0" }.status)
-      assert.equal(200, request { server = other, path = "/api/v1/configBackup", token = token, version = "1.1-rev1" }.status)
-      local res = request { server = other, path = "/api/v1/configBackup", token = token, version = "1.3-rev2" }
+      local function status(version)
+        return request { server = other, path = "/api/v1/configBackup", token = token,
+                         version = version }
+      end
+      assert.equal(200, status("1.4-rev0").status)
+      assert.equal(200, status("1.1-rev1").status)
+      local res = status("1.3-rev2")
       assert.equal(400, res.status)
-      assert.matches("Supported versions: 1.1%-rev0, 1.1%-rev1, 1.1%-rev2, 1.4%-rev0%.$", res.data.message)
+      assert.matches("Supported versions: 1.1%-rev0, 1.1%-rev1, 1.1%-rev2, 1.4%-rev0%.$",
+                     res.data.message)
     end)
 
     it("can play an older server (max_revision) and reports its build", function()
       server:config { max_revision = "1.2-rev1" }
-      local res = request { path = "/api/v1/configBackup", token = admin_token, version = "1.3-rev0" }
+      local res = request { path = "/api/v1/configBackup", token = admin_token,
+                            version = "1.3-rev0" }
       assert.equal(400, res.status)
       assert.matches("Supported versions: .*1%.2%-rev1%.$", res.data.message)
       res = request { path = "/api/v1/serverInfo", token = admin_token, version = "1.2-rev1" }
@@ -297,9 +335,11 @@ describe("VBR simulator", function()
         assert.equal(200, res.status)
         assert.truthy(res.body:find('"patches":[]', 1, true))
       end
-      local old = request { path = "/api/v1/serverInfo", token = admin_token, version = "1.1-rev0" }.data
+      local old = request { path = "/api/v1/serverInfo", token = admin_token,
+                            version = "1.1-rev0" }.data
       assert.is_nil(old.platform)
-      local new = request { path = "/api/v1/serverInfo", token = admin_token, version = "1.3-rev0" }.data
+      local new = request { path = "/api/v1/serverInfo", token = admin_token,
+                            version = "1.3-rev0" }.data
       assert.equal("Windows", new.platform)
     end)
 
@@ -330,7 +370,7 @@ describe("VBR simulator", function()
       server:config { token_dates_with_offset = false }
       -- deliberately off the documented date-time format: no schema check here
       local res = request { method = "POST", path = "/api/oauth2/token", unchecked = true,
-        form = { { "grant_type", "password" }, { "username", ADMIN.username }, { "password", ADMIN.password } } }
+                            form = password_form(ADMIN) }
       assert.equal(200, res.status)
       assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d+$", res.data[".issued"])
       assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d+$", res.data[".expires"])
@@ -343,7 +383,7 @@ describe("VBR simulator", function()
         { username = "mfa-user", password = "Mfa-Pass1" },
       } do
         local res = request { method = "POST", path = "/api/oauth2/token",
-          form = { { "grant_type", "password" }, { "username", user.username }, { "password", user.password } } }
+                              form = password_form(user) }
         assert.equal(401, res.status)
         assert.equal("AccessDenied", error_of(res))
       end
@@ -353,10 +393,12 @@ describe("VBR simulator", function()
       local res = request { method = "POST", path = "/api/oauth2/token",
                             body = '{"grant_type":"password","username":"admin"}' }
       assert.equal(400, res.status)
-      res = request { method = "POST", path = "/api/oauth2/token", form = { { "grant_type", "magic" } } }
+      res = request { method = "POST", path = "/api/oauth2/token",
+                      form = { { "grant_type", "magic" } } }
       assert.equal(400, res.status)
       assert.matches("^grant_type:", res.data.message)
-      res = request { method = "POST", path = "/api/oauth2/token", form = { { "grant_type", "password" } } }
+      res = request { method = "POST", path = "/api/oauth2/token",
+                      form = { { "grant_type", "password" } } }
       assert.equal(400, res.status)
       assert.matches("^username:", res.data.message)
     end)
@@ -382,54 +424,47 @@ describe("VBR simulator", function()
     end)
 
     it("refreshes once: a refresh token is single-use", function()
-      local _, refresh = login(ADMIN)
-      for i, grant in ipairs { "refresh_token", "Refresh_token" } do
-        local res = request { method = "POST", path = "/api/oauth2/token",
-                              form = { { "grant_type", grant }, { "refresh_token", refresh } } }
-        if i == 1 then
-          assert.equal(200, res.status)
-          assert.equal(200, request { path = "/api/v1/configBackup", token = res.data.access_token }.status)
-          -- the new refresh token works with the other casing
-          local again = request { method = "POST", path = "/api/oauth2/token",
-                                  form = { { "grant_type", "Refresh_token" }, { "refresh_token", res.data.refresh_token } } }
-          assert.equal(200, again.status)
-        else
-          assert.equal(401, res.status)
-          assert.equal("InvalidToken", error_of(res))
-        end
-      end
+      local _, refresh_token = login(ADMIN)
+      local res = refresh(refresh_token)
+      assert.equal(200, res.status)
+      local config = request { path = "/api/v1/configBackup", token = res.data.access_token }
+      assert.equal(200, config.status)
+      -- the new refresh token works, with the other casing of the grant type
+      assert.equal(200, refresh(res.data.refresh_token, "Refresh_token").status)
+      -- the first one is spent
+      res = refresh(refresh_token, "Refresh_token")
+      assert.equal(401, res.status)
+      assert.equal("InvalidToken", error_of(res))
     end)
 
     it("logs out: both tokens die", function()
-      local token, refresh = login(ADMIN)
+      local token, refresh_token = login(ADMIN)
       local res = request { method = "POST", path = "/api/oauth2/logout", token = token }
       assert.equal(200, res.status)
       assert.equal(401, request { path = "/api/v1/configBackup", token = token }.status)
-      res = request { method = "POST", path = "/api/oauth2/token", form = { { "grant_type", "refresh_token" }, { "refresh_token", refresh } } }
-      assert.equal(401, res.status)
+      assert.equal(401, refresh(refresh_token).status)
       -- other sessions of the same user live on
       assert.equal(200, request { path = "/api/v1/configBackup", token = admin_token }.status)
     end)
 
     it("expires every access token on the admin's word; refresh tokens still work", function()
-      local token, refresh = login(OPERATOR)
+      local token, refresh_token = login(OPERATOR)
       assert.equal(2, server:expire_tokens().expired)
       local res = request { path = "/api/v1/sessions", token = token }
       assert.equal(401, res.status)
       assert.equal("ExpiredToken", error_of(res))
-      res = request { method = "POST", path = "/api/oauth2/token", form = { { "grant_type", "refresh_token" }, { "refresh_token", refresh } } }
-      assert.equal(200, res.status)
+      assert.equal(200, refresh(refresh_token).status)
     end)
 
     it("refuses the next refresh when told to, with an Error model or an empty body", function()
-      local _, refresh = login(ADMIN)
+      local _, refresh_token = login(ADMIN)
       server:fault { kind = "refuse_refresh" }
-      local res = request { method = "POST", path = "/api/oauth2/token", form = { { "grant_type", "refresh_token" }, { "refresh_token", refresh } } }
+      local res = refresh(refresh_token)
       assert.equal(401, res.status)
       assert.equal("InvalidToken", error_of(res))
-      local _, refresh2 = login(ADMIN)
+      _, refresh_token = login(ADMIN)
       server:fault { kind = "refuse_refresh", empty_body = true }
-      res = request { method = "POST", path = "/api/oauth2/token", form = { { "grant_type", "refresh_token" }, { "refresh_token", refresh2 } } }
+      res = refresh(refresh_token)
       assert.equal(401, res.status)
       assert.equal("", res.body)
       -- a password login is not a refresh: the rule stays pending
@@ -455,17 +490,21 @@ describe("VBR simulator", function()
     }
     for _, case in ipairs(cases) do
       local method, path, version, expected = case[1], case[2], case[3], case[4]
-      it(("%s %s in %s: admin %d, operator %d, viewer %d"):format(method, path, version, expected[1], expected[2], expected[3]), function()
+      local title = ("%s %s in %s: admin %d, operator %d, viewer %d"):format(
+        method, path, version, expected[1], expected[2], expected[3])
+      it(title, function()
         for i, user in ipairs { ADMIN, OPERATOR, VIEWER } do
           local token = login(user, version)
           local body
           if method == "PUT" then body = select(2, get_config(admin_token, version)) end
           local want = expected[i]
-          local res = request { method = method, path = path, version = version, token = token, body = body }
+          local res = request { method = method, path = path, version = version, token = token,
+                                body = body }
           assert.equal(want, res.status, user.username .. ": " .. res.body)
           if want == 403 then assert.equal("AccessDenied", error_of(res)) end
           if method == "POST" and res.status == 200 then
-            request { method = "POST", path = "/api/v1/sessions/" .. res.data.id .. "/stop", token = admin_token }
+            request { method = "POST", path = "/api/v1/sessions/" .. res.data.id .. "/stop",
+                      token = admin_token }
           end
         end
       end)
@@ -499,7 +538,7 @@ describe("VBR simulator", function()
       end)
     end
 
-    it("stores neutral values: a 12-hour time written in 1.1-rev0 reads back in every format", function()
+    it("stores neutral values: a 12-hour time written in 1.1-rev0 reads in every format", function()
       local data = get_config(admin_token, "1.1-rev0")
       data.schedule.daily.localTime = "9:30 PM"
       data.schedule.monthly.localTime = "12:05 AM"
@@ -522,7 +561,7 @@ describe("VBR simulator", function()
       assert.truthy(server:state().last_put_body:find('"9:30 PM"', 1, true))
     end)
 
-    it("refuses each revision's localTime in any other revision's format, naming the field", function()
+    it("refuses each revision's localTime in another revision's format, naming it", function()
       for _, version in ipairs(REVISIONS) do
         for other, time in pairs(TIME) do
           if TIME[other] ~= TIME[version] then
@@ -570,10 +609,12 @@ describe("VBR simulator", function()
         { "notifications.SNMPEnabled", function(d) d.notifications.SNMPEnabled = nil end },
         { "isEnabled", function(d) d.isEnabled = "yes" end },
         { "restorePointsToKeep", function(d) d.restorePointsToKeep = 7.5 end },
-        { "notifications.SMTPSettings.recipients", function(d) d.notifications.SMTPSettings.recipients = json.object() end },
+        { "notifications.SMTPSettings.recipients",
+          function(d) d.notifications.SMTPSettings.recipients = json.object() end },
         { "schedule.daily.days", function(d) d.schedule.daily.days = "monday" end },
         { "backupRepositoryId", function(d) d.backupRepositoryId = "not-a-uuid" end },
-        { "notifications.SMTPSettings.settingsType", function(d) d.notifications.SMTPSettings.settingsType = "global" end },
+        { "notifications.SMTPSettings.settingsType",
+          function(d) d.notifications.SMTPSettings.settingsType = "global" end },
         { "schedule.monthly.months[1]", function(d) d.schedule.monthly.months[2] = "January" end },
         { "surprise", function(d) d.surprise = true end },
       }
@@ -589,7 +630,8 @@ describe("VBR simulator", function()
 
     it("tells integer from number by the text: 10.0 is not an int32", function()
       local _, text = get_config(admin_token, "1.3-rev2")
-      local res = put_config(admin_token, "1.3-rev2", (text:gsub('"restorePointsToKeep":10', '"restorePointsToKeep":10.0')))
+      local float_text = text:gsub('"restorePointsToKeep":10', '"restorePointsToKeep":10.0')
+      local res = put_config(admin_token, "1.3-rev2", float_text)
       assert.equal(400, res.status)
       assert.matches("^restorePointsToKeep: must be an integer", res.data.message)
     end)
@@ -598,19 +640,22 @@ describe("VBR simulator", function()
       local res = put_config(admin_token, "1.3-rev2", '{"isEnabled": true,')
       assert.equal(400, res.status)
       local _, text = get_config(admin_token, "1.3-rev2")
-      res = request { method = "PUT", path = "/api/v1/configBackup", token = admin_token, body = text,
-                      no_content_type = true }
+      res = request { method = "PUT", path = "/api/v1/configBackup", token = admin_token,
+                      body = text, no_content_type = true }
       assert.equal(400, res.status)
     end)
 
     it("applies the business rules: repository, restore points, password, SNMP", function()
       local cases = {
-        { "backupRepositoryId", function(d) d.backupRepositoryId = UNKNOWN_ID end, "does not exist" },
-        { "backupRepositoryId", function(d) d.backupRepositoryId = SCALE_OUT_REPO end, "scale%-out" },
+        { "backupRepositoryId", function(d) d.backupRepositoryId = UNKNOWN_ID end,
+          "does not exist" },
+        { "backupRepositoryId", function(d) d.backupRepositoryId = SCALE_OUT_REPO end,
+          "scale%-out" },
         { "backupRepositoryId", function(d) d.backupRepositoryId = EXTERNAL_REPO end, "external" },
         { "restorePointsToKeep", function(d) d.restorePointsToKeep = 0 end, "between 1 and 255" },
         { "restorePointsToKeep", function(d) d.restorePointsToKeep = 256 end, "between 1 and 255" },
-        { "encryption.passwordId", function(d) d.encryption.passwordId = UNKNOWN_ID end, "does not exist" },
+        { "encryption.passwordId", function(d) d.encryption.passwordId = UNKNOWN_ID end,
+          "does not exist" },
         { "notifications.SNMPEnabled", function(d) d.notifications.SNMPEnabled = true end, "SNMP" },
       }
       for _, case in ipairs(cases) do
@@ -656,11 +701,13 @@ describe("VBR simulator", function()
   ---------------------------------------------------------------- backup sessions
   describe("configuration backup sessions", function()
     local function start_backup(version, token)
-      return request { method = "POST", path = "/api/v1/configBackup/backup", version = version, token = token or admin_token }
+      return request { method = "POST", path = "/api/v1/configBackup/backup", version = version,
+                       token = token or admin_token }
     end
 
     local function session(id, version)
-      return request { path = "/api/v1/sessions/" .. id, version = version, token = admin_token }.data
+      return request { path = "/api/v1/sessions/" .. id, version = version,
+                       token = admin_token }.data
     end
 
     it("starts with a SessionModel of the revision: activityId in 1.1, jobId later", function()
@@ -683,7 +730,7 @@ describe("VBR simulator", function()
       end
     end)
 
-    it("runs Starting -> Working -> Stopped with rising progress, then updates lastSuccessfulBackup", function()
+    it("runs Starting -> Working -> Stopped, progress rising, then lastSuccessfulBackup", function()
       local before = get_config(admin_token).lastSuccessfulBackup
       local started = start_backup().data
       sleep(0.5)
@@ -735,7 +782,7 @@ describe("VBR simulator", function()
       assert.are_not.equal(started.id, get_config(admin_token).lastSuccessfulBackup.sessionId)
     end)
 
-    it("succeeds without encryption when the server has no passwords and no hardened repository", function()
+    it("succeeds unencrypted when the server has no passwords nor hardened repository", function()
       server:config { encryption_passwords_present = false, hardened_repository_present = false }
       local data = get_config(admin_token)
       data.encryption.isEnabled = false
@@ -754,17 +801,18 @@ describe("VBR simulator", function()
 
     it("stops a running session: Stopped, canceled; stopping again changes nothing", function()
       local started = start_backup().data
-      local res = request { method = "POST", path = "/api/v1/sessions/" .. started.id .. "/stop", token = admin_token }
+      local stop_path = "/api/v1/sessions/" .. started.id .. "/stop"
+      local res = request { method = "POST", path = stop_path, token = admin_token }
       assert.equal(200, res.status)
       local stopped = session(started.id)
       assert.equal("Stopped", stopped.state)
       assert.is_true(stopped.result.isCanceled)
       assert.is_string(stopped.endTime)
-      res = request { method = "POST", path = "/api/v1/sessions/" .. started.id .. "/stop", token = admin_token }
+      res = request { method = "POST", path = stop_path, token = admin_token }
       assert.equal(200, res.status)
       assert.equal(stopped.endTime, session(started.id).endTime)
       -- a viewer may not stop sessions
-      res = request { method = "POST", path = "/api/v1/sessions/" .. started.id .. "/stop", token = login(VIEWER) }
+      res = request { method = "POST", path = stop_path, token = login(VIEWER) }
       assert.equal(403, res.status)
     end)
 
@@ -779,7 +827,8 @@ describe("VBR simulator", function()
     it("writes session logs, newest record first", function()
       local started = start_backup().data
       sleep(1.1)
-      local res = request { path = "/api/v1/sessions/" .. started.id .. "/logs", token = admin_token }
+      local res = request { path = "/api/v1/sessions/" .. started.id .. "/logs",
+                            token = admin_token }
       assert.equal(200, res.status)
       assert.equal(3, res.data.totalRecords)
       assert.equal(3, res.data.records[1].id)
@@ -791,7 +840,8 @@ describe("VBR simulator", function()
   ---------------------------------------------------------------- lists
   describe("session list", function()
     local function list(query, version)
-      local res = request { path = "/api/v1/sessions" .. query, version = version, token = admin_token }
+      local res = request { path = "/api/v1/sessions" .. query, version = version,
+                            token = admin_token }
       return res, res.data
     end
 
@@ -809,7 +859,7 @@ describe("VBR simulator", function()
       assert.equal(400, res.status)
     end)
 
-    it("filters by one typeFilter value in 1.1-rev0 and 1.2-rev1, with the revision's type names", function()
+    it("filters by one typeFilter value in 1.1-rev0 and 1.2-rev1, in their type names", function()
       local _, jobs = list("?typeFilter=Job", "1.1-rev0")
       assert.equal(2, #jobs.data)
       assert.equal("Job", jobs.data[1].sessionType)
@@ -836,7 +886,8 @@ describe("VBR simulator", function()
       local _, by_name = list("?orderColumn=Name&orderAsc=true")
       assert.equal("Backup Configuration Job", by_name.data[1].name)
       local _, newest = list("")
-      local _, recent = list("?createdAfterFilter=" .. newest.data[2].creationTime:gsub("%+", "%%2B"))
+      local after = newest.data[2].creationTime:gsub("%+", "%%2B")
+      local _, recent = list("?createdAfterFilter=" .. after)
       assert.equal(1, #recent.data)
       assert.equal(newest.data[1].id, recent.data[1].id)
       local res = list("?stateFilter=Sleeping")
@@ -849,7 +900,7 @@ describe("VBR simulator", function()
   describe("repositories and encryption passwords", function()
     it("lists repositories, a hardened Linux one included, in each revision's shape", function()
       for _, version in ipairs(REVISIONS) do
-        local res = request { path = "/api/v1/backupInfrastructure/repositories", version = version, token = admin_token }
+        local res = request { path = REPOSITORIES, version = version, token = admin_token }
         assert.equal(200, res.status)
         local types = {}
         for _, repo in ipairs(res.data.data) do types[repo.type] = repo.id end
@@ -860,15 +911,17 @@ describe("VBR simulator", function()
     end)
 
     it("filters repositories by type, one value before 1.3-rev0", function()
-      local res = request { path = "/api/v1/backupInfrastructure/repositories?typeFilter=LinuxHardened", version = "1.1-rev0", token = admin_token }
+      local res = request { path = REPOSITORIES .. "?typeFilter=LinuxHardened",
+                            version = "1.1-rev0", token = admin_token }
       assert.equal(1, #res.data.data)
-      res = request { path = "/api/v1/backupInfrastructure/repositories?typeFilter=Smb&typeFilter=WinLocal", version = "1.3-rev1", token = admin_token }
+      res = request { path = REPOSITORIES .. "?typeFilter=Smb&typeFilter=WinLocal",
+                      version = "1.3-rev1", token = admin_token }
       assert.equal(2, #res.data.data)
     end)
 
     it("drops the hardened repository and the passwords when configured without them", function()
       server:config { hardened_repository_present = false, encryption_passwords_present = false }
-      local res = request { path = "/api/v1/backupInfrastructure/repositories", token = admin_token }
+      local res = request { path = REPOSITORIES, token = admin_token }
       assert.equal(2, #res.data.data)
       res = request { path = "/api/v1/encryptionPasswords", token = admin_token }
       assert.truthy(res.body:find('"data":[]', 1, true))
@@ -880,7 +933,8 @@ describe("VBR simulator", function()
       assert.equal(200, res.status)
       assert.equal(2, res.data.pagination.total)
       assert.equal(1, #res.data.data)
-      local res_all = request { path = "/api/v1/encryptionPasswords", version = "1.1-rev0", token = admin_token }
+      local res_all = request { path = "/api/v1/encryptionPasswords", version = "1.1-rev0",
+                                token = admin_token }
       local ids = {}
       for _, p in ipairs(res_all.data.data) do ids[p.id] = p.hint end
       assert.equal("Standard Password", ids[STANDARD_PASSWORD])
@@ -894,7 +948,8 @@ describe("VBR simulator", function()
     end
 
     it("answers the next N requests with 500, only for the given method and path", function()
-      server:fault { kind = "status", status = 500, count = 2, method = "GET", path = "/api/v1/configBackup" }
+      server:fault { kind = "status", status = 500, count = 2,
+                     method = "GET", path = "/api/v1/configBackup" }
       assert.equal(200, request { path = "/api/v1/sessions", token = admin_token }.status)
       for _ = 1, 2 do
         local res = config_get()
@@ -906,7 +961,8 @@ describe("VBR simulator", function()
     end)
 
     it("answers 503 and 429 with Retry-After", function()
-      server:fault { { kind = "status", status = 503, retry_after = 7 }, { kind = "status", status = 429 } }
+      server:fault { { kind = "status", status = 503, retry_after = 7 },
+                     { kind = "status", status = 429 } }
       local res = config_get()
       assert.equal(503, res.status)
       assert.equal("7", res.headers["retry-after"])
@@ -926,17 +982,21 @@ describe("VBR simulator", function()
 
     it("drops the connection before processing: nothing happens", function()
       server:fault { kind = "reset_before", method = "POST", path = "/api/v1/configBackup/backup" }
-      local res = request { method = "POST", path = "/api/v1/configBackup/backup", token = admin_token }
+      local res = request { method = "POST", path = "/api/v1/configBackup/backup",
+                            token = admin_token }
       assert.equal(52, res.exit) -- empty reply from server
-      local list = request { path = "/api/v1/sessions?typeFilter=ConfigurationBackup", token = admin_token }.data
+      local list = request { path = "/api/v1/sessions?typeFilter=ConfigurationBackup",
+                             token = admin_token }.data
       assert.equal(1, list.pagination.total)
     end)
 
     it("drops the connection after processing: the backup did start", function()
       server:fault { kind = "reset_after", method = "POST", path = "/api/v1/configBackup/backup" }
-      local res = request { method = "POST", path = "/api/v1/configBackup/backup", token = admin_token }
+      local res = request { method = "POST", path = "/api/v1/configBackup/backup",
+                            token = admin_token }
       assert.equal(52, res.exit)
-      local list = request { path = "/api/v1/sessions?typeFilter=ConfigurationBackup", token = admin_token }.data
+      local list = request { path = "/api/v1/sessions?typeFilter=ConfigurationBackup",
+                             token = admin_token }.data
       assert.equal(2, list.pagination.total)
       assert.equal("Starting", list.data[1].state)
     end)
@@ -971,7 +1031,9 @@ describe("VBR simulator", function()
 
     it("refuses unknown fault kinds and options", function()
       assert.has_error(function() server:fault { kind = "gremlins" } end)
-      assert.has_error(function() server:fault { kind = "status", status = 500, colour = "red" } end)
+      assert.has_error(function()
+        server:fault { kind = "status", status = 500, colour = "red" }
+      end)
       assert.has_error(function() server:config { no_such_setting = 1 } end)
     end)
   end)
@@ -996,7 +1058,8 @@ describe("VBR simulator", function()
       local args = {}
       for i = 1, 5 do args[i] = shell_quote(url) end
       local _, code = run("curl -sS -o /dev/null --cacert " .. shell_quote(server.ca_file)
-        .. " -H 'x-api-version: 1.3-rev2' -H " .. shell_quote("Authorization: Bearer " .. admin_token)
+        .. " -H 'x-api-version: 1.3-rev2' -H "
+        .. shell_quote("Authorization: Bearer " .. admin_token)
         .. " " .. table.concat(args, " "))
       assert.equal(0, code)
       request { path = "/api/v1/sessions", token = admin_token }

@@ -3,7 +3,8 @@
 --   local sim = require "spec.support.sim"
 --   local s = sim.start { token_lifetime = 5, session_duration = 1 }
 --   -- s.url, s.ca_file, s.pubkey, s.admin_url, s.pid, s.dir, s.users.admin.username ...
---   s:fault { kind = "status", status = 503, retry_after = 2, method = "GET", path = "/api/v1/configBackup" }
+--   s:fault { kind = "status", status = 503, retry_after = 2,
+--             method = "GET", path = "/api/v1/configBackup" }
 --   local counters = s:counters()
 --   s:reset(); s:stop()
 --
@@ -82,7 +83,8 @@ end
 function Instance:admin(method, path, body)
   local command = "curl -sS --max-time 10 -X " .. method .. " -w '\\n%{http_code}' "
   if body ~= nil then
-    command = command .. "-H 'Content-Type: application/json' --data-binary " .. shell_quote(cjson.encode(body)) .. " "
+    command = command .. "-H 'Content-Type: application/json' --data-binary "
+      .. shell_quote(cjson.encode(body)) .. " "
   end
   local ok, output = run(command .. shell_quote(self.admin_url .. path))
   local text, status = output:match("^(.*)\n(%d%d%d)$")
@@ -106,7 +108,8 @@ function Instance:faults() return self:admin("GET", "/admin/faults").pending end
 
 function Instance:clear_faults() return self:admin("DELETE", "/admin/faults") end
 
--- {requests = {["GET /api/v1/configBackup"] = n}, routes = {...}, total, connections, tls_handshakes}
+-- {requests = {["GET /api/v1/configBackup"] = n}, routes = {...}, total,
+--  connections, tls_handshakes}
 function Instance:counters() return self:admin("GET", "/admin/counters") end
 
 function Instance:reset_counters() return self:admin("DELETE", "/admin/counters") end

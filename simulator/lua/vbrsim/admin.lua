@@ -9,7 +9,7 @@ local auth = require "vbrsim.auth"
 local admin = {}
 
 local ngx = ngx
-local pairs, ipairs, type = pairs, ipairs, type
+local pairs, ipairs = pairs, ipairs
 
 local function read_json()
   ngx.req.read_body()
@@ -89,7 +89,10 @@ end
 
 local ROUTES = {
   ["GET /admin/health"] = function()
-    return http.json(200, json.object { ok = true, pid = ngx.worker.pid(), revisions = json.array(state.copy(state.registry.supported)) })
+    return http.json(200, json.object {
+      ok = true, pid = ngx.worker.pid(),
+      revisions = json.array(state.copy(state.registry.supported)),
+    })
   end,
   ["POST /admin/reset"] = function()
     ngx.update_time()
@@ -99,7 +102,9 @@ local ROUTES = {
   ["GET /admin/config"] = function() return http.json(200, settings_view()) end,
   ["POST /admin/config"] = change_settings,
   ["PUT /admin/config"] = change_settings,
-  ["GET /admin/faults"] = function() return http.json(200, json.object { pending = faults.pending() }) end,
+  ["GET /admin/faults"] = function()
+    return http.json(200, json.object { pending = faults.pending() })
+  end,
   ["POST /admin/faults"] = add_faults,
   ["DELETE /admin/faults"] = function()
     faults.clear()
@@ -120,7 +125,8 @@ local ROUTES = {
 -- content_by_lua entry of the admin server.
 function admin.handle()
   local handler = ROUTES[ngx.req.get_method() .. " " .. ngx.var.uri]
-  local response = handler and handler() or http.json(404, json.object { error = "no such admin endpoint" })
+  local response = handler and handler()
+    or http.json(404, json.object { error = "no such admin endpoint" })
   local body, content_type = http.render(response)
   ngx.status = response.status
   ngx.header["Content-Type"] = content_type

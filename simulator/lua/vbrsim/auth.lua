@@ -26,8 +26,9 @@ end
 -- Opaque to clients, but shaped like the JWT a real server returns.
 local function new_access_token(username, now, expires_at)
   local header = base64url('{"alg":"RS512","typ":"JWT"}')
-  local payload = base64url(format('{"unique_name":"%s","nbf":%d,"exp":%d,"iat":%d,"aud":"access","jti":"%s"}',
-    username, floor(now), floor(expires_at), floor(now), util.uuid()))
+  local claims = '{"unique_name":"%s","nbf":%d,"exp":%d,"iat":%d,"aud":"access","jti":"%s"}'
+  local payload = base64url(format(claims, username, floor(now), floor(expires_at), floor(now),
+                                   util.uuid()))
   return header .. "." .. payload .. "." .. base64url(util.random_token(48))
 end
 
@@ -49,11 +50,13 @@ local function issue(username, short_term_refresh, now)
   state.token_count = state.token_count + 1
   if state.token_count % PRUNE_EVERY == 0 then prune(now) end
   local lifetime = state.settings.token_lifetime
-  local refresh_lifetime = short_term_refresh and lifetime + 15 * 60 or state.settings.refresh_token_lifetime
+  local refresh_lifetime = state.settings.refresh_token_lifetime
+  if short_term_refresh then refresh_lifetime = lifetime + 15 * 60 end
   local access = new_access_token(username, now, now + lifetime)
   local refresh = util.random_token(32)
   state.tokens[access] = { user = username, expires_at = now + lifetime, refresh = refresh }
-  state.refresh_tokens[refresh] = { user = username, expires_at = now + refresh_lifetime, access = access }
+  state.refresh_tokens[refresh] = { user = username, access = access,
+                                    expires_at = now + refresh_lifetime }
   return http.json(200, json.object {
     access_token = access,
     token_type = "bearer",
@@ -66,14 +69,20 @@ end
 
 local function password_grant(form, now)
   local username, password = form.username, form.password
-  if type(username) ~= "string" or username == "" then return http.bad_request("username", "is required for the password grant") end
-  if type(password) ~= "string" then return http.bad_request("password", "is required for the password grant") end
+  if type(username) ~= "string" or username == "" then
+    return http.bad_request("username", "is required for the password grant")
+  end
+  if type(password) ~= "string" then
+    return http.bad_request("password", "is required for the password grant")
+  end
   local user = state.users[username]
   if not user or user.password ~= password then
-    return http.error(401, "AccessDenied", "Authentication failed: the user name or password is incorrect.")
+    return http.error(401, "AccessDenied",
+      "Authentication failed: the user name or password is incorrect.")
   end
   if user.mfa then
-    return http.error(401, "AccessDenied", "Accounts with multi-factor authentication cannot use the REST API.")
+    return http.error(401, "AccessDenied",
+      "Accounts with multi-factor authentication cannot use the REST API.")
   end
   return issue(username, form.use_short_term_refresh == "true", now)
 end
@@ -105,7 +114,8 @@ end
 function auth.token(req, faults)
   local content_type = req.headers["content-type"] or ""
   if not content_type:lower():find("^application/x%-www%-form%-urlencoded") then
-    return http.bad_request(nil, "The token request body must be application/x-www-form-urlencoded.")
+    return http.bad_request(nil,
+      "The token request body must be application/x-www-form-urlencoded.")
   end
   local form = ngx.decode_args(req.body or "", 100)
   for k, v in pairs(form) do
@@ -115,8 +125,11 @@ function auth.token(req, faults)
   if type(grant) ~= "string" then return http.bad_request("grant_type", "is required") end
   if GRANT_TYPES[grant] == "password" then return password_grant(form, req.now) end
   if GRANT_TYPES[grant] == "refresh_token" then return refresh_grant(form, req.now, faults) end
-  if UNSIMULATED_GRANTS[grant] then return http.bad_request("grant_type", grant .. " is not simulated") end
-  return http.bad_request("grant_type", "must be one of: password, refresh_token, authorization_code, vbr_token")
+  if UNSIMULATED_GRANTS[grant] then
+    return http.bad_request("grant_type", grant .. " is not simulated")
+  end
+  return http.bad_request("grant_type",
+    "must be one of: password, refresh_token, authorization_code, vbr_token")
 end
 
 -- The user behind the bearer token, or nil and a 401 response.

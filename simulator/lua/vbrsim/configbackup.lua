@@ -11,7 +11,8 @@ local sessions = require "vbrsim.sessions"
 
 local configbackup = {}
 
-local pairs, ipairs, type, tonumber, floor, format = pairs, ipairs, type, tonumber, math.floor, string.format
+local pairs, ipairs, type, tonumber = pairs, ipairs, type, tonumber
+local floor, format = math.floor, string.format
 
 local WEEK = { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
 local YEAR = { "January", "February", "March", "April", "May", "June", "July", "August",
@@ -38,9 +39,12 @@ local function default_settings()
     },
     schedule = json.object {
       isEnabled = true,
-      daily = json.object { isEnabled = true, localTime = 10 * 3600, dailyKind = "Everyday", days = array_of(WEEK) },
+      daily = json.object {
+        isEnabled = true, localTime = 10 * 3600, dailyKind = "Everyday", days = array_of(WEEK),
+      },
       monthly = json.object {
-        isEnabled = false, localTime = 22 * 3600, dayOfWeek = "saturday", dayNumberInMonth = "Fourth",
+        isEnabled = false, localTime = 22 * 3600,
+        dayOfWeek = "saturday", dayNumberInMonth = "Fourth",
         dayOfMonth = 1, months = array_of(YEAR),
         isLastDayOfMonth = false,
       },
@@ -93,7 +97,8 @@ local TIME_FORMATS = {
       return h * 3600 + m * 60 + s
     end,
     write = function(seconds)
-      return format("%02d:%02d:%02d", floor(seconds / 3600), floor(seconds % 3600 / 60), floor(seconds % 60))
+      local h, m, s = floor(seconds / 3600), floor(seconds % 3600 / 60), floor(seconds % 60)
+      return format("%02d:%02d:%02d", h, m, s)
     end,
   },
 }
@@ -131,7 +136,8 @@ end
 function configbackup.render(document)
   local record = state.copy(state.config_backup)
   local fmt = time_format(document)
-  convert_schedule(record, function(day) return schema.spelling(document, "EDayOfWeek", day) end, fmt.write)
+  local function day_spelling(day) return schema.spelling(document, "EDayOfWeek", day) end
+  convert_schedule(record, day_spelling, fmt.write)
   record.lastSuccessfulBackup = configbackup.last_successful_backup()
   local out = schema.shape(document, document:schema("ConfigBackupModel"), record)
   for name, value in pairs(state.settings.extra_fields) do out[name] = state.copy(value) end
@@ -147,26 +153,32 @@ end
 local function check_rules(body)
   local repo = inventory.repository(body.backupRepositoryId)
   if not repo then
-    return http.bad_request("backupRepositoryId", format("the backup repository %s does not exist", body.backupRepositoryId))
+    return http.bad_request("backupRepositoryId",
+      format("the backup repository %s does not exist", body.backupRepositoryId))
   end
   if repo.scale_out then
-    return http.bad_request("backupRepositoryId", "a scale-out backup repository cannot be the target of the configuration backup")
+    return http.bad_request("backupRepositoryId",
+      "a scale-out backup repository cannot be the target of the configuration backup")
   end
   if repo.external then
-    return http.bad_request("backupRepositoryId", "an external repository cannot be the target of the configuration backup")
+    return http.bad_request("backupRepositoryId",
+      "an external repository cannot be the target of the configuration backup")
   end
   local points = body.restorePointsToKeep
   if points < 1 or points > 255 then
     return http.bad_request("restorePointsToKeep", "must be between 1 and 255")
   end
   if body.encryption.isEnabled and not inventory.password(body.encryption.passwordId) then
-    return http.bad_request("encryption.passwordId", format("the encryption password %s does not exist", body.encryption.passwordId))
+    return http.bad_request("encryption.passwordId",
+      format("the encryption password %s does not exist", body.encryption.passwordId))
   end
   if body.notifications.SNMPEnabled and not state.settings.snmp_configured then
-    return http.bad_request("notifications.SNMPEnabled", "SNMP traps cannot be enabled: the backup server has no global SNMP settings")
+    return http.bad_request("notifications.SNMPEnabled",
+      "SNMP traps cannot be enabled: the backup server has no global SNMP settings")
   end
   local monthly = body.schedule.monthly
-  if json.is_object(monthly) and monthly.dayOfMonth ~= nil and (monthly.dayOfMonth < 1 or monthly.dayOfMonth > 31) then
+  local day = json.is_object(monthly) and monthly.dayOfMonth
+  if day and (day < 1 or day > 31) then
     return http.bad_request("schedule.monthly.dayOfMonth", "must be between 1 and 31")
   end
   return nil
@@ -183,7 +195,8 @@ function configbackup.validate(document, body)
     revision = document.revision,
     formats = {
       time = function(text)
-        return fmt.parse(text) ~= nil, format('must be a time written like "%s" in revision %s', fmt.example, document.revision)
+        return fmt.parse(text) ~= nil,
+          format('must be a time written like "%s" in revision %s', fmt.example, document.revision)
       end,
     },
   })
@@ -196,7 +209,9 @@ function configbackup.put(req)
     return http.bad_request(nil, "The request body must be application/json.")
   end
   local body, err = json.decode(req.body or "")
-  if body == nil then return http.bad_request(nil, "The request body is not valid JSON: " .. err) end
+  if body == nil then
+    return http.bad_request(nil, "The request body is not valid JSON: " .. err)
+  end
   local problem = configbackup.validate(req.document, body)
   if problem then return http.bad_request(problem.path, problem.message) end
   local refusal = check_rules(body)
@@ -220,32 +235,33 @@ local function failure_reason(settings)
       return "The encryption password of the configuration backup no longer exists."
     end
   elseif inventory.encryption_mandatory() then
-    return "Configuration backup encryption is mandatory: the backup server has encryption passwords "
-      .. "or a hardened repository. Enable encryption for the configuration backup job."
+    return "Configuration backup encryption is mandatory: the backup server has encryption "
+      .. "passwords or a hardened repository. Enable encryption for the configuration backup job."
   end
   return nil
 end
+
+local SUCCESS_MESSAGE = "Configuration backup completed successfully."
 
 -- POST /api/v1/configBackup/backup
 function configbackup.start(req)
   local running = sessions.running_config_backup(req.now)
   if running then
-    return http.error(400, "UnknownError", "The configuration backup job is already running.", running.id)
+    return http.error(400, "UnknownError",
+      "The configuration backup job is already running.", running.id)
   end
   if not state.config_backup.isEnabled then
-    return http.error(400, "UnknownError", "Configuration backup is disabled. Enable it before starting a backup.")
+    return http.error(400, "UnknownError",
+      "Configuration backup is disabled. Enable it before starting a backup.")
   end
-  local outcome = state.settings.backup_outcome
-  local reason = failure_reason(state.config_backup)
-  local session
-  if outcome ~= "auto" then
-    session = sessions.start_config_backup(req.now, req.user.name, outcome,
-      outcome == "Success" and "Configuration backup completed successfully." or "Simulated " .. outcome:lower() .. " result.")
-  elseif reason then
-    session = sessions.start_config_backup(req.now, req.user.name, "Failed", reason)
-  else
-    session = sessions.start_config_backup(req.now, req.user.name, "Success", "Configuration backup completed successfully.")
+  local outcome, message = state.settings.backup_outcome, SUCCESS_MESSAGE
+  if outcome == "auto" then
+    local reason = failure_reason(state.config_backup)
+    outcome, message = reason and "Failed" or "Success", reason or SUCCESS_MESSAGE
+  elseif outcome ~= "Success" then
+    message = "Simulated " .. outcome:lower() .. " result."
   end
+  local session = sessions.start_config_backup(req.now, req.user.name, outcome, message)
   return http.json(200, sessions.render(req.document, session, req.now))
 end
 

@@ -6,11 +6,13 @@ local state = require "vbrsim.state"
 
 local faults = {}
 
-local pairs, ipairs, type, tostring, format, remove = pairs, ipairs, type, tostring, string.format, table.remove
+local pairs, ipairs, type, tostring = pairs, ipairs, type, tostring
+local format, remove, concat, sort = string.format, table.remove, table.concat, table.sort
 
 -- kind -> {stage, allowed extra keys and their Lua types}
 local KINDS = {
-  status = { stage = "before", keys = { status = "number", retry_after = "number", message = "string" } },
+  status = { stage = "before",
+             keys = { status = "number", retry_after = "number", message = "string" } },
   html_error = { stage = "before", keys = { status = "number" } },
   empty_401 = { stage = "before", keys = {} },
   reset_before = { stage = "before", keys = {} },
@@ -41,8 +43,9 @@ function faults.check(rule)
   if not info then
     local names = {}
     for k in pairs(KINDS) do names[#names + 1] = k end
-    table.sort(names)
-    return nil, format("unknown fault kind '%s' (one of: %s)", tostring(rule.kind), table.concat(names, ", "))
+    sort(names)
+    return nil, format("unknown fault kind '%s' (one of: %s)",
+                       tostring(rule.kind), concat(names, ", "))
   end
   for key, value in pairs(rule) do
     local want = COMMON_KEYS[key] or info.keys[key]

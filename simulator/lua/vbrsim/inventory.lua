@@ -16,21 +16,27 @@ local ipairs = ipairs
 local function mount_server(host_id, linux)
   return {
     mountServerId = host_id,
-    writeCacheFolder = linux and "/var/lib/veeam/IRCache/" or "C:\\ProgramData\\Veeam\\Backup\\IRCache\\",
+    writeCacheFolder = linux and "/var/lib/veeam/IRCache/"
+      or "C:\\ProgramData\\Veeam\\Backup\\IRCache\\",
     vPowerNFSEnabled = not linux,
     vPowerNFSPortSettings = { mountPort = 1063, vPowerNFSPort = 2049 },
   }
 end
 
-local ADVANCED = { alignDataBlocks = true, decompressBeforeStoring = false, rotatedDrives = false, perVmBackup = true }
+local ADVANCED = {
+  alignDataBlocks = true, decompressBeforeStoring = false,
+  rotatedDrives = false, perVmBackup = true,
+}
 local LINUX_HOST = "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"
 
 -- Listed by GET /backupInfrastructure/repositories.
 local REPOSITORIES = {
   {
-    id = ids.repo_default, name = "Default Backup Repository", description = "Created by Veeam Backup",
+    id = ids.repo_default, name = "Default Backup Repository",
+    description = "Created by Veeam Backup",
     type = "WinLocal", kind = "Das", hostId = ids.backup_server,
-    repository = { path = "C:\\Backup", maxTaskCount = 4, readWriteRate = 0, advancedSettings = ADVANCED },
+    repository = { path = "C:\\Backup", maxTaskCount = 4, readWriteRate = 0,
+                   advancedSettings = ADVANCED },
     mount = mount_server(ids.backup_server, false),
   },
   {
@@ -42,7 +48,8 @@ local REPOSITORIES = {
     mount = mount_server(ids.backup_server, false),
   },
   {
-    id = ids.repo_hardened, name = "Hardened Repository", description = "Immutable Linux repository",
+    id = ids.repo_hardened, name = "Hardened Repository",
+    description = "Immutable Linux repository",
     type = "LinuxHardened", kind = "Das", hostId = LINUX_HOST, hardened = true,
     repository = { path = "/mnt/veeam/immutable", maxTaskCount = 4, readWriteRate = 0,
                    useFastCloningOnXFSVolumes = true, makeRecentBackupsImmutableDays = 7 },
@@ -59,7 +66,8 @@ local UNLISTED = {
 
 local PASSWORDS = {
   { id = ids.password_standard, hint = "Standard Password", tag = "internal", days_ago = 40 },
-  { id = ids.password_tech, hint = "Created by TECH\\Administrator", tag = "external", days_ago = 12 },
+  { id = ids.password_tech, hint = "Created by TECH\\Administrator", tag = "external",
+    days_ago = 12 },
 }
 
 local function present(repo)
@@ -101,10 +109,14 @@ local function render_repository(document, repo)
   record.tag = repo.id:gsub("-", ""):upper()
   -- 1.3 wraps the mount server into per-OS settings.
   local mount_schema = properties.mountServer and document:resolve(properties.mountServer)
-  if mount_schema and mount_schema.properties and mount_schema.properties.mountServerSettingsType then
-    local linux = repo.type:find("^Linux") ~= nil
-    local kind = schema.spelling(document, "EMountServerSettingsType", linux and "Linux" or "Windows")
-    record.mountServer = { mountServerSettingsType = kind, [linux and "linux" or "windows"] = repo.mount }
+  local per_os = mount_schema and mount_schema.properties
+    and mount_schema.properties.mountServerSettingsType
+  if per_os then
+    local os_name = repo.type:find("^Linux") and "Linux" or "Windows"
+    record.mountServer = {
+      mountServerSettingsType = schema.spelling(document, "EMountServerSettingsType", os_name),
+      [os_name:lower()] = repo.mount,
+    }
   else
     record.mountServer = repo.mount
   end
@@ -141,18 +153,22 @@ function inventory.list_passwords(req)
   local items = {}
   if state.settings.encryption_passwords_present then
     for _, p in ipairs(PASSWORDS) do
-      if not args.hintFilter or listing.name_matches(args.hintFilter, p.hint) then items[#items + 1] = p end
+      if not args.hintFilter or listing.name_matches(args.hintFilter, p.hint) then
+        items[#items + 1] = p
+      end
     end
   end
   local column = args.orderColumn or "Hint"
-  local key = column == "ModificationTime" and function(p) return -p.days_ago end or function(p) return p.hint end
+  local key = function(p) return p.hint end
+  if column == "ModificationTime" then key = function(p) return -p.days_ago end end
   listing.sort_by(items, key, args.orderAsc == false)
   local model = document:schema("EncryptionPasswordModel")
   local rendered = {}
   for i, p in ipairs(items) do
     rendered[i] = schema.shape(document, model, {
       id = p.id, hint = p.hint, tag = p.tag, uniqueId = p.id:gsub("-", ""), isImported = false,
-      modificationTime = util.format_datetime(state.started_at - p.days_ago * 86400, state.settings.utc_offset_minutes),
+      modificationTime = util.format_datetime(state.started_at - p.days_ago * 86400,
+                                              state.settings.utc_offset_minutes),
     })
   end
   return http.json(200, listing.page(rendered, args))

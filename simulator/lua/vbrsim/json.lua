@@ -4,10 +4,12 @@
 -- number the way a strict server does. Pure Lua (5.1 to 5.4, LuaJIT).
 local json = {}
 
-local byte, char, sub, find, format = string.byte, string.char, string.sub, string.find, string.format
+local byte, char, sub, find = string.byte, string.char, string.sub, string.find
+local format = string.format
 local concat, sort = table.concat, table.sort
 local floor, huge, tonumber, tostring = math.floor, math.huge, tonumber, tostring
-local type, pairs, ipairs, setmetatable, getmetatable, error = type, pairs, ipairs, setmetatable, getmetatable, error
+local type, pairs, ipairs, error = type, pairs, ipairs, error
+local setmetatable, getmetatable = setmetatable, getmetatable
 
 local ARRAY = { __jsonkind = "array" }
 local OBJECT = { __jsonkind = "object" }
@@ -37,7 +39,9 @@ end
 
 ---------------------------------------------------------------- decoding
 
-local escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+local escapes = {
+  ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t",
+}
 
 local function utf8_encode(cp)
   if cp < 0x80 then return char(cp) end

@@ -5,7 +5,8 @@ local util = require "vbrsim.util"
 
 local listing = {}
 
-local pairs, ipairs, type, tonumber, min, format, sort = pairs, ipairs, type, tonumber, math.min, string.format, table.sort
+local pairs, ipairs, type, tonumber = pairs, ipairs, type, tonumber
+local min, format, sort, concat = math.min, string.format, table.sort, table.concat
 
 local function convert(document, name, node, text)
   node = document:resolve(node) or {}
@@ -23,10 +24,14 @@ local function convert(document, name, node, text)
     for _, allowed in ipairs(node.enum) do
       if allowed == text then return text end
     end
-    return nil, format("%s: must be one of: %s", name, table.concat(node.enum, ", "))
+    return nil, format("%s: must be one of: %s", name, concat(node.enum, ", "))
   end
-  if node.format == "uuid" and not util.is_uuid(text) then return nil, name .. ": must be a uuid" end
-  if node.format == "date-time" and not util.parse_datetime(text) then return nil, name .. ": must be a date-time" end
+  if node.format == "uuid" and not util.is_uuid(text) then
+    return nil, name .. ": must be a uuid"
+  end
+  if node.format == "date-time" and not util.parse_datetime(text) then
+    return nil, name .. ": must be a date-time"
+  end
   return text
 end
 
@@ -42,7 +47,10 @@ function listing.parse_query(document, method, template, raw)
   for _, name in ipairs(names) do
     local value = raw[name]
     local node = declared[name] and document:resolve(declared[name])
-    if not node then return nil, format("%s: is not a query parameter of %s %s in this revision", name, method, template) end
+    if not node then
+      return nil, format("%s: is not a query parameter of %s %s in this revision",
+                         name, method, template)
+    end
     if value == true then return nil, name .. ": needs a value" end
     if node.type == "array" then
       local list = {}
@@ -54,7 +62,9 @@ function listing.parse_query(document, method, template, raw)
       end
       args[name] = list
     else
-      if type(value) == "table" then return nil, name .. ": takes a single value in this revision" end
+      if type(value) == "table" then
+        return nil, name .. ": takes a single value in this revision"
+      end
       local v, err = convert(document, name, node, value)
       if v == nil then return nil, err end
       args[name] = v
@@ -67,7 +77,8 @@ end
 
 -- "*backup*" style patterns, case-insensitive, over the given text.
 function listing.name_matches(pattern, text)
-  local lua_pattern = "^" .. pattern:lower():gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0"):gsub("%*", ".*") .. "$"
+  local escaped = pattern:lower():gsub("[%^%$%(%)%%%.%[%]%+%-%?]", "%%%0")
+  local lua_pattern = "^" .. escaped:gsub("%*", ".*") .. "$"
   return (text or ""):lower():find(lua_pattern) ~= nil
 end
 

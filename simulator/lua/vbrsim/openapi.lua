@@ -65,7 +65,9 @@ local function list_documents(dir)
 end
 
 -- "Available to: Backup Administrator, Backup Operator." -> set of our roles.
-local ROLE_NAMES = { administrator = "Backup Administrator", operator = "Backup Operator", viewer = "Backup Viewer" }
+local ROLE_NAMES = {
+  administrator = "Backup Administrator", operator = "Backup Operator", viewer = "Backup Viewer",
+}
 
 local function roles_from_description(description)
   local note = description and description:match("Available to%*%*&#58;%s*([^<]*)")
@@ -132,7 +134,8 @@ local function load_document(dir, revision)
   if not text then return nil, err end
   local doc, derr = decode_document(text)
   if not doc then return nil, format("vbr-%s.json: %s", revision, tostring(derr)) end
-  local d = setmetatable({ revision = revision, doc = doc, time_format = detect_time_format(text), roles = {} }, Document)
+  local d = setmetatable({ revision = revision, doc = doc, roles = {},
+                           time_format = detect_time_format(text) }, Document)
   for template, item in pairs(doc.paths) do
     for method, op in pairs(item) do
       if type(op) == "table" and op.responses then
@@ -178,13 +181,17 @@ function openapi.load(dir)
         if have.major == want.major and have.minor == want.minor then
           local distance = want.rev - have.rev
           distance = distance >= 0 and distance or 100 - distance
-          if not best_distance or distance < best_distance then best, best_distance = revision, distance end
+          if not best_distance or distance < best_distance then
+            best, best_distance = revision, distance
+          end
         end
       end
       if best then registry.served_by[known.revision] = registry.documents[best] end
     end
   end
-  for revision in pairs(registry.served_by) do registry.supported[#registry.supported + 1] = revision end
+  for revision in pairs(registry.served_by) do
+    registry.supported[#registry.supported + 1] = revision
+  end
   sort(registry.supported, openapi.compare)
   return registry
 end

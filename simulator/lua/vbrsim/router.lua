@@ -28,7 +28,8 @@ local ROUTES = {
   { method = "GET", template = "/api/v1/sessions/{id}/logs", handler = sessions.logs },
   { method = "POST", template = "/api/v1/sessions/{id}/stop", handler = sessions.stop },
   { method = "GET", template = "/api/v1/encryptionPasswords", handler = inventory.list_passwords },
-  { method = "GET", template = "/api/v1/backupInfrastructure/repositories", handler = inventory.list_repositories },
+  { method = "GET", template = "/api/v1/backupInfrastructure/repositories",
+    handler = inventory.list_repositories },
 }
 for _, route in ipairs(ROUTES) do
   route.pattern = "^" .. route.template:gsub("{id}", "([^/]+)") .. "$"
@@ -68,7 +69,8 @@ local function api_version(headers)
   for _, revision in ipairs(supported) do
     if revision == wanted then return state.registry.served_by[revision], wanted end
   end
-  return nil, http.error(400, "NotImplemented", "The specified API version is not supported." .. listed)
+  return nil, http.error(400, "NotImplemented",
+    "The specified API version is not supported." .. listed)
 end
 
 local function read_body()
@@ -95,29 +97,34 @@ local function process(method, path, now)
   if not document then return revision_or_error end
   local route, params = match(method, path)
   if not route then
-    if params then return http.error(405, "MethodNotAllowed", method .. " is not allowed on " .. path .. ".") end
+    if params then
+      return http.error(405, "MethodNotAllowed", method .. " is not allowed on " .. path .. ".")
+    end
     return http.error(404, "NotFound", "The resource " .. path .. " was not found.")
   end
   if not document:operation(method, route.template) then
-    return http.error(404, "NotFound", route.template .. " does not exist in revision " .. document.revision .. ".")
+    return http.error(404, "NotFound",
+      route.template .. " does not exist in revision " .. document.revision .. ".")
   end
   local key = method .. " " .. route.template
   state.counters.routes[key] = (state.counters.routes[key] or 0) + 1
-  local req = { method = method, path = path, route = route, params = params, headers = headers, now = now,
-                document = document, revision = revision_or_error }
+  local req = { method = method, path = path, route = route, params = params, headers = headers,
+                now = now, document = document, revision = revision_or_error }
   req.body = read_body()
   if not route.public then
     local user, refusal = auth.authenticate(req)
     if not user then return refusal end
     req.user = user
     if not allowed(document, route, user.role) then
-      return http.error(403, "AccessDenied", "The user " .. user.name .. " does not have the rights for " .. key .. ".")
+      return http.error(403, "AccessDenied",
+        "The user " .. user.name .. " does not have the rights for " .. key .. ".")
     end
   end
   if params.id and not util.is_uuid(params.id) then
     return http.bad_request("id", "must be a uuid")
   end
-  local args, problem = listing.parse_query(document, method, route.template, ngx.req.get_uri_args(100))
+  local raw_args = ngx.req.get_uri_args(100)
+  local args, problem = listing.parse_query(document, method, route.template, raw_args)
   if not args then return http.bad_request(nil, problem) end
   req.args = args
   return route.handler(req, faults)
@@ -150,7 +157,7 @@ local function fault_response(rule)
     return response
   end
   local status = rule.status
-  local codes = { [500] = "UnknownError", [503] = "ServiceUnavailable", [429] = "ServiceUnavailable" }
+  local codes = { [503] = "ServiceUnavailable", [429] = "ServiceUnavailable" }
   local response = http.error(status, codes[status] or "UnknownError",
     rule.message or ("Simulated HTTP " .. status .. " answer."))
   local retry_after = rule.retry_after or ((status == 503 or status == 429) and 1 or nil)
@@ -189,7 +196,10 @@ local function count(method, path)
   local key = method .. " " .. path
   counters.requests[key] = (counters.requests[key] or 0) + 1
   counters.total = counters.total + 1
-  if tonumber(ngx.var.connection_requests) == 1 then counters.connections = counters.connections + 1 end
+  -- The first request of a connection: kept-alive reuse is not counted again.
+  if tonumber(ngx.var.connection_requests) == 1 then
+    counters.connections = counters.connections + 1
+  end
 end
 
 -- content_by_lua entry of the HTTPS server.

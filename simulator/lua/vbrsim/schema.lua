@@ -55,7 +55,8 @@ local function check_scalar(node, value, path, parent, key, options)
   elseif kind == "boolean" then
     if type(value) ~= "boolean" then return fail(path, "must be a boolean") end
   elseif kind == "integer" then
-    if type(value) ~= "number" or floor(value) ~= value or (parent and json.written_as_float(parent, key)) then
+    local written_as_float = parent and json.written_as_float(parent, key)
+    if type(value) ~= "number" or floor(value) ~= value or written_as_float then
       return fail(path, "must be an integer")
     end
     if node.format == "int32" and (value < -INT32 or value >= INT32) then
@@ -113,7 +114,8 @@ local function check_object(document, node, value, path, options)
       local err = validate(document, extra, value[k], join(path, k), options, value, k)
       if err then return err end
     elseif extra == false and not (allowed_extra and allowed_extra[k]) then
-      return fail(join(path, k), "is not a property of " .. (options.revision or "this revision") .. "'s schema")
+      local owner = options.revision or "this revision"
+      return fail(join(path, k), "is not a property of " .. owner .. "'s schema")
     end
   end
   return nil
@@ -165,7 +167,9 @@ end
 local function default_formats()
   return {
     uuid = function(v) return util.is_uuid(v), "is not a valid uuid" end,
-    ["date-time"] = function(v) return util.parse_datetime(v) ~= nil, "is not a valid date-time" end,
+    ["date-time"] = function(v)
+      return util.parse_datetime(v) ~= nil, "is not a valid date-time"
+    end,
   }
 end
 

@@ -32,16 +32,19 @@ end
 -- A few finished sessions, so lists, filters and lastSuccessfulBackup have data.
 state.on_reset(function()
   local now = state.started_at
-  new_session { name = "Backup Configuration Job", kind = "ConfigurationBackup", job_id = state.ids.config_job,
-    created = now - 86400, run_time = 34, outcome = "Success", message = "Configuration backup completed successfully.",
-    initiated_by = "Scheduler" }
+  local backup_job = "c05dfa57-f59a-4e90-8065-b7f5d3276406"
+  new_session { name = "Backup Configuration Job", kind = "ConfigurationBackup",
+    job_id = state.ids.config_job, created = now - 86400, run_time = 34, outcome = "Success",
+    message = "Configuration backup completed successfully.", initiated_by = "Scheduler" }
   new_session { name = "Infrastructure Item Saving", kind = "Infrastructure", job_id = util.uuid(),
-    created = now - 5 * 3600, run_time = 12, outcome = "Success", message = "Success", initiated_by = "admin" }
-  new_session { name = "Backup Job 1", kind = "BackupJob", job_id = "c05dfa57-f59a-4e90-8065-b7f5d3276406",
-    created = now - 3 * 3600, run_time = 86, outcome = "Failed", message = "Creating synthetic full backup (22% done)",
+    created = now - 5 * 3600, run_time = 12, outcome = "Success", message = "Success",
+    initiated_by = "admin" }
+  new_session { name = "Backup Job 1", kind = "BackupJob", job_id = backup_job,
+    created = now - 3 * 3600, run_time = 86, outcome = "Failed",
+    message = "Creating synthetic full backup (22% done)", initiated_by = "Scheduler" }
+  new_session { name = "Backup Job 1", kind = "BackupJob", job_id = backup_job,
+    created = now - 2 * 3600, run_time = 301, outcome = "Success", message = "Success",
     initiated_by = "Scheduler" }
-  new_session { name = "Backup Job 1", kind = "BackupJob", job_id = "c05dfa57-f59a-4e90-8065-b7f5d3276406",
-    created = now - 2 * 3600, run_time = 301, outcome = "Success", message = "Success", initiated_by = "Scheduler" }
 end)
 
 -- What a session looks like at a moment: state, progress, end time, result.
@@ -52,7 +55,8 @@ local function phase(session, now)
     if now >= stop then
       local progress = floor(100 * (stop - session.created) / session.run_time)
       return { state = "Stopped", progress = min(progress, 99), ended = stop, result = "Failed",
-               message = "Job has been stopped by " .. session.stopped_by .. ".", canceled = true, step = 2 }
+               message = "Job has been stopped by " .. session.stopped_by .. ".",
+               canceled = true, step = 2 }
     end
   end
   if now >= natural_end then
@@ -61,7 +65,8 @@ local function phase(session, now)
   end
   local elapsed = now - session.created
   if elapsed < session.run_time * STARTING_SHARE then
-    return { state = "Starting", progress = 0, result = "None", message = "", canceled = false, step = 0 }
+    return { state = "Starting", progress = 0, result = "None", message = "",
+             canceled = false, step = 0 }
   end
   return { state = "Working", progress = min(floor(100 * elapsed / session.run_time), 99),
            result = "None", message = "", canceled = false, step = 1 }
@@ -123,9 +128,9 @@ function sessions.last_successful_config_backup(now)
 end
 
 function sessions.start_config_backup(now, username, outcome, message)
-  return new_session { name = "Backup Configuration Job", kind = "ConfigurationBackup", job_id = state.ids.config_job,
-    created = now, run_time = state.settings.session_duration, outcome = outcome, message = message,
-    initiated_by = username }
+  return new_session { name = "Backup Configuration Job", kind = "ConfigurationBackup",
+    job_id = state.ids.config_job, created = now, run_time = state.settings.session_duration,
+    outcome = outcome, message = message, initiated_by = username }
 end
 
 local ORDER_KEYS = {
@@ -137,19 +142,26 @@ local ORDER_KEYS = {
   Result = function(v) return v.record.result and v.record.result.result end,
 }
 
+-- True when the moment lies strictly between the given date-time bounds (each optional).
+local function within(moment, after, before)
+  if not after and not before then return true end
+  if not moment then return false end
+  if after and moment <= util.parse_datetime(after) then return false end
+  if before and moment >= util.parse_datetime(before) then return false end
+  return true
+end
+
 local function keep(view, args, types, results)
   local record, p = view.record, view.phase
   if types and not types[record.sessionType] then return false end
   if results and not results[p.result] then return false end
   if args.stateFilter and record.state ~= args.stateFilter then return false end
   if args.jobIdFilter and view.session.job_id ~= args.jobIdFilter then return false end
-  if args.nameFilter and not listing.name_matches(args.nameFilter, record.name) then return false end
-  local created = view.session.created
-  if args.createdAfterFilter and not (created > util.parse_datetime(args.createdAfterFilter)) then return false end
-  if args.createdBeforeFilter and not (created < util.parse_datetime(args.createdBeforeFilter)) then return false end
-  if args.endedAfterFilter and not (p.ended and p.ended > util.parse_datetime(args.endedAfterFilter)) then return false end
-  if args.endedBeforeFilter and not (p.ended and p.ended < util.parse_datetime(args.endedBeforeFilter)) then return false end
-  return true
+  if args.nameFilter and not listing.name_matches(args.nameFilter, record.name) then
+    return false
+  end
+  return within(view.session.created, args.createdAfterFilter, args.createdBeforeFilter)
+    and within(p.ended, args.endedAfterFilter, args.endedBeforeFilter)
 end
 
 -- GET /api/v1/sessions: newest first unless orderColumn/orderAsc say otherwise.
@@ -170,7 +182,8 @@ end
 local function find(req)
   local session = state.sessions_by_id[req.params.id]
   if not session then
-    return nil, http.error(404, "NotFound", format("Session %s was not found.", req.params.id), req.params.id)
+    return nil, http.error(404, "NotFound",
+      format("Session %s was not found.", req.params.id), req.params.id)
   end
   return session
 end
@@ -182,6 +195,8 @@ function sessions.get(req)
   return http.json(200, sessions.render(req.document, session, req.now))
 end
 
+local LOG_STATUS = { Success = "Succeeded", Warning = "Warning", Failed = "Failed" }
+
 -- GET /api/v1/sessions/{id}/logs: newest record first, as in the documents.
 function sessions.logs(req)
   local session, missing = find(req)
@@ -192,19 +207,21 @@ function sessions.logs(req)
   local lines = { { status = "Succeeded", start = started, update = started,
                     title = "Job started at " .. os.date("!%Y-%m-%d %H:%M:%S", floor(started)) } }
   if p.state ~= "Starting" then
-    lines[#lines + 1] = { status = p.state == "Stopped" and "Succeeded" or "None", start = working_from,
-                          update = p.ended or req.now, title = "Backing up configuration database" }
+    lines[#lines + 1] = { status = p.state == "Stopped" and "Succeeded" or "None",
+                          start = working_from, update = p.ended or req.now,
+                          title = "Backing up configuration database" }
   end
   if p.state == "Stopped" then
-    local status = p.canceled and "Warning" or ({ Success = "Succeeded", Warning = "Warning", Failed = "Failed" })[p.result]
+    local status = p.canceled and "Warning" or LOG_STATUS[p.result]
     lines[#lines + 1] = { status = status, start = p.ended, update = p.ended, title = p.message }
   end
   local records = json.array()
+  local model = req.document:schema("SessionLogRecordModel")
   for i = #lines, 1, -1 do
     local line = lines[i]
-    records[#records + 1] = schema.shape(req.document, req.document:schema("SessionLogRecordModel"), {
-      id = i, status = line.status, startTime = datetime(line.start), updateTime = datetime(line.update),
-      title = line.title, description = "",
+    records[#records + 1] = schema.shape(req.document, model, {
+      id = i, status = line.status, title = line.title, description = "",
+      startTime = datetime(line.start), updateTime = datetime(line.update),
     })
   end
   return http.json(200, json.object { totalRecords = #records, records = records })

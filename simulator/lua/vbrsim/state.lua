@@ -19,13 +19,15 @@ local DEFAULT_SETTINGS = {
   max_revision = "",                    -- newest x-api-version accepted ("" = newest document)
   build_version = "",                   -- serverInfo buildVersion ("" = build of max_revision)
   utc_offset_minutes = 60,              -- offset of the server's date-time text
-  token_dates_with_offset = true,       -- false: .issued/.expires without offset (seen in the field)
+  token_dates_with_offset = true,       -- false: .issued/.expires lack the offset, as seen
   strict_unknown_fields = true,         -- refuse body properties the revision's schema lacks
   backup_outcome = "auto",              -- auto | Success | Warning | Failed
   extra_fields = json.object(),         -- extra top-level configBackup fields, as a newer server
 }
 
-local SETTING_CHOICES = { backup_outcome = { auto = true, Success = true, Warning = true, Failed = true } }
+local SETTING_CHOICES = {
+  backup_outcome = { auto = true, Success = true, Warning = true, Failed = true },
+}
 
 -- Fixed identifiers, so specs and documentation can name them.
 state.ids = {
@@ -72,8 +74,11 @@ function state.check_setting(name, value)
   end
   if type(value) == "number" and value < 0 then return nil, name .. " must not be negative" end
   local choices = SETTING_CHOICES[name]
-  if choices and not choices[value] then return nil, name .. " has no choice '" .. tostring(value) .. "'" end
-  if name == "max_revision" and value ~= "" and not (state.registry and state.registry.served_by[value]) then
+  if choices and not choices[value] then
+    return nil, name .. " has no choice '" .. tostring(value) .. "'"
+  end
+  local served = state.registry and state.registry.served_by
+  if name == "max_revision" and value ~= "" and not (served and served[value]) then
     return nil, "max_revision '" .. value .. "' is not a supported revision"
   end
   return value

@@ -10,7 +10,8 @@ function util.uuid()
   r[7] = 0x40 + r[7] % 16        -- version 4
   r[9] = 0x80 + r[9] % 64        -- RFC 4122 variant
   return format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16])
+    r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+    r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16])
 end
 
 function util.is_uuid(s)
@@ -56,15 +57,14 @@ function util.parse_datetime(s)
   local y, mo, d, h, mi, sec, rest =
     s:match("^(%d%d%d%d)-(%d%d)-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
   if not y then return nil end
-  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
   if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then return nil end
   local fraction = 0
   local frac_digits, after = rest:match("^%.(%d+)(.*)$")
   if frac_digits then fraction, rest = tonumber("0." .. frac_digits), after end
   local offset = 0
-  if rest == "Z" or rest == "z" then
-    offset = 0
-  else
+  if rest ~= "Z" and rest ~= "z" then
     local sign, oh, om = rest:match("^([+-])(%d%d):(%d%d)$")
     if not sign then return nil end
     offset = (tonumber(oh) * 60 + tonumber(om)) * (sign == "-" and -1 or 1)
