@@ -32,6 +32,13 @@ local function in_words(api_schedule)
   return parsed and schedule.describe(parsed) or ("unreadable (" .. tostring(why) .. ")")
 end
 
+-- "2026-01-21T10:00:35.033+01:00" -> "2026-01-21 10:00:35"
+local function short(time)
+  if type(time) ~= "string" then return "never" end
+  local date, clock = time:match("^(%d+%-%d+%-%d+)T(%d+:%d+:%d+)")
+  return date and (date .. " " .. clock) or time
+end
+
 local function whole(number)            -- cjson gives floats on Lua 5.4: 10.0
   return string.format("%d", number)
 end
@@ -66,7 +73,7 @@ say("   repository:     %s", tostring(repository_name))
 say("   restore points: %s", whole(settings.restorePointsToKeep))
 say("   encryption:     %s", settings.encryption.isEnabled and "on" or "off")
 local last = settings.lastSuccessfulBackup or {}
-say("   last success:   %s", tostring(last.lastSuccessfulTime or "never"))
+say("   last success:   %s", short(last.lastSuccessfulTime))
 
 -- 3. A schedule from a template ----------------------------------------------------------
 say("")
@@ -100,13 +107,14 @@ done, err = session:wait {
 local finished = done or (err and err.session) or session
 say("")
 say("6. Result: %s%s", tostring(finished:outcome() or finished.state),
-  finished.endTime and (" (ended " .. finished.endTime .. ")") or "")
+  finished.endTime and (", ended " .. short(finished.endTime)) or "")
 local records = finished:logs() or {}
 -- Oldest first, to read top to bottom.
 table.sort(records, function(a, b) return tostring(a.startTime) < tostring(b.startTime) end)
 say("   session log:")
 for _, record in ipairs(records) do
-  say("   %-9s %s", tostring(record.status), tostring(record.title))
+  say("   %s  %-9s  %s", short(record.startTime):sub(12), tostring(record.status),
+    tostring(record.title))
 end
 
 client:logout()

@@ -89,7 +89,7 @@ describe("examples", function()
       assert.matches("the server now has: Every weekday at 22:00", out, 1, true)
       assert.matches("Stopped%s+100%%", out)
       assert.matches("6. Result: Success", out, 1, true)
-      assert.matches("session log:\n   Succeeded", out, 1, true)
+      assert.matches("session log:\n   %d%d:%d%d:%d%d  Succeeded", out)
       assert.equal("WeekDays", s:state().config_backup.schedule.daily.dailyKind)
     end)
 

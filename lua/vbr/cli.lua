@@ -24,7 +24,7 @@ local vbr_env = require "vbr.env"
 
 local type, tostring, tonumber, ipairs, pairs, setmetatable, xpcall =
       type, tostring, tonumber, ipairs, pairs, setmetatable, xpcall
-local format = string.format
+local format, floor = string.format, math.floor
 
 local EXIT = vbr_env.EXIT
 
@@ -147,7 +147,7 @@ local function trace_requests(ctx, client)
         outcome = "failed (" .. tostring(type(err) == "table" and err.kind or err) .. ")"
       end
       ctx:trace(format("%s -> %s", what(method, path), outcome)
-        .. (started and format(" (%d ms)", (clock() - started) * 1000 + 0.5) or ""))
+        .. (started and format(" (%d ms)", floor((clock() - started) * 1000 + 0.5)) or ""))
       return response, err
     end
   end
