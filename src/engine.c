@@ -90,6 +90,8 @@ struct vbr_job {
     int refresh_refused;
     unsigned long gen_used;         /* token generation of the last call */
     size_t candidate;               /* auto: index in vbr_known_revisions */
+    const char *req_method;         /* the request sent last (for errors) */
+    const char *req_path;
     double sent_at;
     /* the current step and the memory it points into */
     vbr_step step;
@@ -245,7 +247,7 @@ static void scrub(char *s, const char *secret)
     if (s == NULL || secret == NULL || (n = strlen(secret)) < 4)
         return;
     while ((hit = strstr(s, secret)) != NULL) {
-        memcpy(hit, "***", 3);
+        hit[0] = hit[1] = hit[2] = '*';
         memmove(hit + 3, hit + n, strlen(hit + n) + 1);
     }
 }
@@ -350,35 +352,60 @@ vbr_stats vbr_engine_stats(const vbr_engine *e)
 
 /* ------------------------------------------------------------------ jobs */
 
-vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const char *method,
-                     const char *path, const char *query, const char *body,
-                     size_t body_len, double timeout)
+/* Point req_method/req_path at the request a purpose stands for. */
+static void set_request(vbr_job *j, vbr_purpose purpose)
 {
-    vbr_job *j = calloc(1, sizeof *j);
+    switch (purpose) {
+    case VBR_FOR_CALL:
+        j->req_method = j->method;
+        j->req_path = j->path;
+        break;
+    case VBR_FOR_LOGOUT:
+        j->req_method = "POST";
+        j->req_path = LOGOUT_PATH;
+        break;
+    case VBR_FOR_LOGIN:
+    case VBR_FOR_REFRESH:
+    default:
+        j->req_method = "POST";
+        j->req_path = TOKEN_PATH;
+        break;
+    }
+}
+
+vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call)
+{
+    vbr_job *j;
+    if (kind == VBR_JOB_CALL && call == NULL)
+        return NULL;
+    j = calloc(1, sizeof *j);
     if (j == NULL)
         return NULL;
     j->e = e;
     e->refs++;
     j->kind = kind;
     j->state = JS_START;
-    j->timeout = timeout > 0 ? timeout : e->timeout;
+    j->timeout = call && call->timeout > 0 ? call->timeout : e->timeout;
     j->started = vbr_now();
     if (kind == VBR_JOB_CALL) {
-        j->method = vbr_strdup(method);
-        j->path = vbr_strdup(path);
-        j->query = query && *query ? vbr_strdup(query) : NULL;
-        if (body != NULL) {
-            j->body = vbr_strndup(body, body_len);
-            j->body_len = body_len;
+        const char *query = call->query && *call->query ? call->query : NULL;
+        j->method = vbr_strdup(call->method);
+        j->path = vbr_strdup(call->path);
+        j->query = vbr_strdup(query);
+        if (call->body != NULL) {
+            j->body = vbr_strndup(call->body, call->body_len);
+            j->body_len = call->body_len;
         }
         if (j->method == NULL || j->path == NULL ||
-            (query && *query && j->query == NULL) ||
-            (body != NULL && j->body == NULL)) {
+            (query && j->query == NULL) ||
+            (call->body != NULL && j->body == NULL)) {
             vbr_job_free(j);
             return NULL;
         }
         j->idempotent = is_idempotent(j->method);
     }
+    set_request(j, kind == VBR_JOB_CALL ? VBR_FOR_CALL
+                   : kind == VBR_JOB_LOGOUT ? VBR_FOR_LOGOUT : VBR_FOR_LOGIN);
     return j;
 }
 
@@ -441,32 +468,44 @@ static const vbr_step *finish_done(vbr_job *j, const vbr_response *resp)
     return &j->step;
 }
 
-/* Fail with a message built from parts (server text is truncated and
- * scrubbed of tokens). */
-static const vbr_step *finish_fail(vbr_job *j, vbr_error_kind kind,
-                                   int status, const char *code,
-                                   const char *method, const char *path,
-                                   const char *message, int retryable,
-                                   int outcome_unknown)
+/* What a failure says.  The method and path are those of the request the
+ * job sent last (or was about to send). */
+typedef struct failure {
+    int kind;               /* a vbr_error_kind, or AUTO_KIND */
+    int status;
+    const char *code;       /* Veeam errorCode */
+    const char *text;
+    const char *suffix;     /* appended to the text */
+    int retryable;
+    int outcome_unknown;
+} failure;
+
+#define AUTO_KIND (-1)      /* api when there is a Veeam errorCode, else http */
+
+/* Server text is truncated and scrubbed of tokens. */
+static const vbr_step *finish_fail(vbr_job *j, const failure *f)
 {
     vbr_engine *e = j->e;
-    size_t len = message ? strlen(message) : 0;
+    char text[MAX_MESSAGE + 256];
+    size_t code_len = f->code ? strlen(f->code) : 0;
+    snprintf(text, sizeof text, "%.*s%s", MAX_MESSAGE, f->text ? f->text : "",
+             f->suffix ? f->suffix : "");
     release_auth(j);
     clear_step(j);
     j->state = JS_FINISHED;
-    j->err.kind = kind;
-    j->err.status = status;
-    j->err.code = code ? vbr_strndup(code, strlen(code) > 64 ? 64 : strlen(code))
-                       : NULL;
-    j->err.message = vbr_strndup(message ? message : "",
-                                 len > MAX_MESSAGE ? MAX_MESSAGE : len);
+    j->err.kind = f->kind != AUTO_KIND ? (vbr_error_kind)f->kind
+                  : f->code ? VBR_ERR_API : VBR_ERR_HTTP;
+    j->err.status = f->status;
+    j->err.code = f->code ? vbr_strndup(f->code, code_len > 64 ? 64 : code_len)
+                          : NULL;
+    j->err.message = vbr_strdup(text);
     scrub(j->err.message, e->access_token);
     scrub(j->err.message, e->refresh_token);
     scrub(j->err.code, e->access_token);
-    j->err.method = method;
-    j->err.path = path;
-    j->err.retryable = retryable;
-    j->err.outcome_unknown = outcome_unknown;
+    j->err.method = j->req_method;
+    j->err.path = j->req_path;
+    j->err.retryable = f->retryable;
+    j->err.outcome_unknown = f->outcome_unknown;
     j->step.action = VBR_FAIL;
     j->step.error = &j->err;
     return &j->step;
@@ -490,44 +529,32 @@ static const char *default_status_text(int status)
     }
 }
 
-/* An error from an HTTP answer: kind api when the body is a Veeam error,
- * http otherwise; force_kind (>= 0) overrides (auth for login failures). */
-static const vbr_step *fail_from_answer(vbr_job *j, int force_kind,
-                                        const vbr_response *resp,
-                                        const char *method, const char *path,
-                                        const char *suffix, int retryable,
-                                        int outcome_unknown)
+/* Fail from an HTTP answer: status, errorCode and message from the body. */
+static const vbr_step *fail_from_answer(vbr_job *j, const vbr_response *resp,
+                                        failure f)
 {
-    vbr_json_field f[2] = {{"errorCode", 0, NULL, 0, 0},
-                           {"message", 0, NULL, 0, 0}};
-    char text[MAX_MESSAGE + 128];
+    vbr_json_field fields[2] = {{"errorCode", 0, NULL, 0, 0},
+                                {"message", 0, NULL, 0, 0}};
     const vbr_step *step;
-    vbr_error_kind kind;
-    const char *base;
-    json_fields(j->e, resp->body, resp->body_len, f, 2);
-    kind = force_kind >= 0 ? (vbr_error_kind)force_kind
-                           : f[0].str ? VBR_ERR_API : VBR_ERR_HTTP;
-    base = f[1].str ? f[1].str : default_status_text(resp->status);
+    json_fields(j->e, resp->body, resp->body_len, fields, 2);
+    f.status = resp->status;
+    f.code = fields[0].str;
+    f.text = fields[1].str ? fields[1].str : default_status_text(resp->status);
     if (resp->body_len == 0 && resp->status == 401)
-        base = "unauthorized (empty body)";
-    snprintf(text, sizeof text, "%.*s%s", MAX_MESSAGE, base,
-             suffix ? suffix : "");
-    step = finish_fail(j, kind, resp->status, f[0].str, method, path, text,
-                       retryable, outcome_unknown);
-    free_fields(f, 2);
+        f.text = "unauthorized (empty body)";
+    step = finish_fail(j, &f);
+    free_fields(fields, 2);
     return step;
 }
 
+/* Fail from a transport error; kind from the error unless f.kind says. */
 static const vbr_step *fail_from_transport(vbr_job *j,
                                            const vbr_response *resp,
-                                           const char *method,
-                                           const char *path,
-                                           const char *suffix, int retryable,
-                                           int outcome_unknown)
+                                           failure f)
 {
     char text[MAX_MESSAGE + 256];
-    vbr_error_kind kind;
     const char *what;
+    int kind;
     switch (resp->error) {
     case VBR_TE_TLS: kind = VBR_ERR_TLS; what = "TLS failure"; break;
     case VBR_TE_TIMEOUT: kind = VBR_ERR_TIMEOUT; what = "timed out"; break;
@@ -536,19 +563,16 @@ static const vbr_step *fail_from_transport(vbr_job *j,
     case VBR_TE_TOO_LARGE: kind = VBR_ERR_HTTP; what = "response too large"; break;
     default: kind = VBR_ERR_NETWORK; what = "transport failure"; break;
     }
-    if (outcome_unknown)
-        snprintf(text, sizeof text,
-                 "%s after the request was sent: the outcome is unknown, "
-                 "not resent%s%.*s%s",
-                 what, resp->message ? " (" : "", MAX_MESSAGE,
-                 resp->message ? resp->message : "",
-                 resp->message ? ")" : "");
-    else
-        snprintf(text, sizeof text, "%s%s%.*s%s", what,
-                 resp->message ? ": " : "", MAX_MESSAGE,
-                 resp->message ? resp->message : "", suffix ? suffix : "");
-    return finish_fail(j, kind, resp->status, NULL, method, path, text,
-                       retryable, outcome_unknown);
+    snprintf(text, sizeof text, "%s%s%s%.*s", what,
+             f.outcome_unknown ? " after the request was sent: the outcome is "
+                                 "unknown, not resent" : "",
+             resp->message ? (f.outcome_unknown ? " - " : ": ") : "",
+             MAX_MESSAGE, resp->message ? resp->message : "");
+    if (f.kind == AUTO_KIND)
+        f.kind = kind;
+    f.status = resp->status;
+    f.text = text;
+    return finish_fail(j, &f);
 }
 
 /* ---------------------------------------------------------- send steps */
@@ -559,42 +583,41 @@ static const char *revision_for_send(const vbr_job *j)
                              : vbr_known_revisions[j->candidate];
 }
 
-static void add_header(vbr_job *j, const char *name, const char *value)
+static void add_header(vbr_job *j, vbr_header h)
 {
-    if (j->step.nheaders < VBR_MAX_HEADERS) {
-        j->step.headers[j->step.nheaders].name = name;
-        j->step.headers[j->step.nheaders].value = value;
-        j->step.nheaders++;
-    }
+    if (j->step.nheaders < VBR_MAX_HEADERS)
+        j->step.headers[j->step.nheaders++] = h;
 }
 
 static const vbr_step *fail_oom(vbr_job *j)
 {
-    return finish_fail(j, VBR_ERR_NETWORK, 0, NULL, j->method, j->path,
-                       "out of memory", 0, 0);
+    failure f = {VBR_ERR_NETWORK, 0, NULL, "out of memory", NULL, 0, 0};
+    return finish_fail(j, &f);
 }
 
 /* Fill the parts common to every request; returns 0 or -1 (no memory). */
-static int begin_send(vbr_job *j, vbr_purpose purpose, const char *method,
-                      const char *path, const char *query)
+static int begin_send(vbr_job *j, vbr_purpose purpose)
 {
     vbr_buf url = {NULL, 0, 0};
+    const char *query = purpose == VBR_FOR_CALL ? j->query : NULL;
     clear_step(j);
-    if (vbr_buf_adds(&url, j->e->base_url) || vbr_buf_adds(&url, path))
+    set_request(j, purpose);
+    if (vbr_buf_adds(&url, j->e->base_url) ||
+        vbr_buf_adds(&url, j->req_path))
         goto oom;
     if (query != NULL &&
-        (vbr_buf_adds(&url, strchr(path, '?') ? "&" : "?") ||
+        (vbr_buf_adds(&url, strchr(j->req_path, '?') ? "&" : "?") ||
          vbr_buf_adds(&url, query)))
         goto oom;
     j->url = url.data;     /* url.cap bytes owned; freed with free() */
     j->step.action = VBR_SEND;
     j->step.purpose = purpose;
-    j->step.method = method;
-    j->step.path = path;
+    j->step.method = j->req_method;
+    j->step.path = j->req_path;
     j->step.url = j->url;
     j->step.timeout = j->timeout;
-    add_header(j, "x-api-version", revision_for_send(j));
-    add_header(j, "Accept", "application/json");
+    add_header(j, (vbr_header){"x-api-version", revision_for_send(j)});
+    add_header(j, (vbr_header){"Accept", "application/json"});
     j->sent_at = vbr_now();
     j->e->stats.requests++;
     return 0;
@@ -612,12 +635,13 @@ static const vbr_step *send_token_request(vbr_job *j, int refresh)
     if (!refresh) {
         if (e->host.password != NULL)
             password = e->host.password(e->host.ud, &why);
-        if (password == NULL)
-            return finish_fail(j, VBR_ERR_AUTH, 0, NULL, "POST", TOKEN_PATH,
-                               why, 0, 0);
+        if (password == NULL) {
+            failure f = {VBR_ERR_AUTH, 0, NULL, why, NULL, 0, 0};
+            set_request(j, VBR_FOR_LOGIN);
+            return finish_fail(j, &f);
+        }
     }
-    if (begin_send(j, refresh ? VBR_FOR_REFRESH : VBR_FOR_LOGIN, "POST",
-                   TOKEN_PATH, NULL) != 0) {
+    if (begin_send(j, refresh ? VBR_FOR_REFRESH : VBR_FOR_LOGIN) != 0) {
         vbr_secret_free(password);
         return fail_oom(j);
     }
@@ -640,7 +664,8 @@ static const vbr_step *send_token_request(vbr_job *j, int refresh)
         if (bad)
             return fail_oom(j);
     }
-    add_header(j, "Content-Type", "application/x-www-form-urlencoded");
+    add_header(j, (vbr_header){"Content-Type",
+                               "application/x-www-form-urlencoded"});
     j->step.body = j->form.data;
     j->step.body_len = j->form.len;
     j->state = refresh ? JS_WAIT_REFRESH : JS_WAIT_LOGIN;
@@ -652,14 +677,13 @@ static const vbr_step *send_with_token(vbr_job *j, vbr_purpose purpose)
 {
     vbr_engine *e = j->e;
     int call = purpose == VBR_FOR_CALL;
-    if (begin_send(j, purpose, call ? j->method : "POST",
-                   call ? j->path : LOGOUT_PATH, call ? j->query : NULL) ||
+    if (begin_send(j, purpose) ||
         vbr_buf_adds(&j->auth, "Bearer ") ||
         vbr_buf_adds(&j->auth, e->access_token))
         return fail_oom(j);
-    add_header(j, "Authorization", j->auth.data);
+    add_header(j, (vbr_header){"Authorization", j->auth.data});
     if (call && j->body != NULL) {
-        add_header(j, "Content-Type", "application/json");
+        add_header(j, (vbr_header){"Content-Type", "application/json"});
         j->step.body = j->body;
         j->step.body_len = j->body_len;
     }
@@ -705,9 +729,6 @@ static const vbr_step *authenticate(vbr_job *j, int password_only)
 static const vbr_step *plan(vbr_job *j)
 {
     vbr_engine *e = j->e;
-    if (e->closed)
-        return finish_fail(j, VBR_ERR_NETWORK, 0, NULL, j->method, j->path,
-                           "client is closed", 0, 0);
     switch (j->kind) {
     case VBR_JOB_LOGOUT:
         if (e->access_token == NULL)
@@ -724,12 +745,12 @@ static const vbr_step *plan(vbr_job *j)
 }
 
 /* Wait and try again if the budget allows, else fail with the cause. */
-static const vbr_step *retry_or_fail(vbr_job *j, const vbr_response *resp,
-                                     const char *method, const char *path)
+static const vbr_step *retry_or_fail(vbr_job *j, const vbr_response *resp)
 {
     vbr_engine *e = j->e;
     double delay = e->retry_base_delay, after;
     char suffix[64];
+    failure f = {AUTO_KIND, 0, NULL, NULL, NULL, 1, 0};
     int i;
     if (j->failures + 1 < e->retry_attempts) {
         for (i = 0; i < j->failures && delay < e->retry_max_delay; i++)
@@ -748,9 +769,10 @@ static const vbr_step *retry_or_fail(vbr_job *j, const vbr_response *resp,
     }
     snprintf(suffix, sizeof suffix, " (gave up after %d attempt%s)",
              j->failures + 1, j->failures ? "s" : "");
+    f.suffix = suffix;
     if (resp->error != VBR_TE_NONE)
-        return fail_from_transport(j, resp, method, path, suffix, 1, 0);
-    return fail_from_answer(j, -1, resp, method, path, suffix, 1, 0);
+        return fail_from_transport(j, resp, f);
+    return fail_from_answer(j, resp, f);
 }
 
 /* --------------------------------------------------- answers to requests */
@@ -812,33 +834,32 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
         return send_token_request(j, 0);
     }
     if (!ok) {
+        /* a duplicate login only makes a spare token: retry like a GET */
         if (resp->error != VBR_TE_NONE) {
             if (transient_transport(resp->error))
-                return retry_or_fail(j, resp, "POST", TOKEN_PATH);
-            return fail_from_transport(j, resp, "POST", TOKEN_PATH, NULL,
-                                       0, 0);
+                return retry_or_fail(j, resp);
+            return fail_from_transport(j, resp, (failure){.kind = AUTO_KIND});
         }
         if (transient_status(resp->status))
-            return retry_or_fail(j, resp, "POST", TOKEN_PATH);
+            return retry_or_fail(j, resp);
         if (resp->status == 400 && is_veeam_code(j, resp, "NotImplemented")) {
             if (e->auto_version && e->api_version == NULL &&
                 step_down_revision(j, resp))
                 return send_token_request(j, 0);
-            return fail_from_answer(j, VBR_ERR_API, resp, "POST", TOKEN_PATH,
-                                    e->auto_version
-                                        ? " (no API revision in common)"
-                                        : NULL, 0, 0);
+            return fail_from_answer(j, resp, (failure){
+                .kind = VBR_ERR_API,
+                .suffix = e->auto_version ? " (no API revision in common)"
+                                          : NULL});
         }
-        return fail_from_answer(j, VBR_ERR_AUTH, resp, "POST", TOKEN_PATH,
-                                NULL, 0, 0);
+        return fail_from_answer(j, resp, (failure){.kind = VBR_ERR_AUTH});
     }
 
     if (json_fields(e, resp->body, resp->body_len, f, 3) != 0 ||
         f[0].str == NULL || f[0].str[0] == '\0') {
+        failure bad = {VBR_ERR_DECODE, resp->status, NULL,
+                       "token answer without access_token", NULL, 0, 0};
         free_fields(f, 3);
-        return finish_fail(j, VBR_ERR_DECODE, resp->status, NULL, "POST",
-                           TOKEN_PATH, "token answer without access_token",
-                           0, 0);
+        return finish_fail(j, &bad);
     }
     drop_tokens(e);
     e->access_token = f[0].str;
@@ -882,11 +903,9 @@ static const vbr_step *on_call_answer(vbr_job *j, const vbr_response *resp)
     if (resp->error != VBR_TE_NONE) {
         int may_resend = j->idempotent || !resp->sent;
         if (transient_transport(resp->error) && may_resend)
-            return retry_or_fail(j, resp, j->method, j->path);
-        return fail_from_transport(j, resp, j->method, j->path, NULL,
-                                   transient_transport(resp->error) &&
-                                       may_resend,
-                                   !may_resend);
+            return retry_or_fail(j, resp);
+        return fail_from_transport(j, resp, (failure){
+            .kind = AUTO_KIND, .outcome_unknown = !may_resend});
     }
     if (resp->status == 401 && !j->reauthed) {
         /* the token was refused before processing: new credentials and one
@@ -900,21 +919,22 @@ static const vbr_step *on_call_answer(vbr_job *j, const vbr_response *resp)
         return finish_done(j, resp);
     if (resp->status >= 300 && resp->status < 400) {
         char host[256], text[400];
+        failure f = {VBR_ERR_HTTP, resp->status, NULL, text, NULL, 0, 0};
         snprintf(text, sizeof text, "redirect to %s not followed",
                  redirect_host(resp->location, host, sizeof host));
-        return finish_fail(j, VBR_ERR_HTTP, resp->status, NULL, j->method,
-                           j->path, text, 0, 0);
+        return finish_fail(j, &f);
     }
     if (transient_status(resp->status)) {
         if (j->idempotent)
-            return retry_or_fail(j, resp, j->method, j->path);
+            return retry_or_fail(j, resp);
         /* 429 and 503 refuse before processing; a gateway error may not */
-        return fail_from_answer(j, -1, resp, j->method, j->path, NULL,
-                                resp->status == 429 || resp->status == 503,
-                                resp->status == 502 || resp->status == 504);
+        return fail_from_answer(j, resp, (failure){
+            .kind = AUTO_KIND,
+            .retryable = resp->status == 429 || resp->status == 503,
+            .outcome_unknown = resp->status == 502 || resp->status == 504});
     }
-    return fail_from_answer(j, resp->status == 401 ? VBR_ERR_AUTH : -1, resp,
-                            j->method, j->path, NULL, 0, 0);
+    return fail_from_answer(j, resp, (failure){
+        .kind = resp->status == 401 ? VBR_ERR_AUTH : AUTO_KIND});
 }
 
 static const vbr_step *on_logout_answer(vbr_job *j, const vbr_response *resp)
@@ -922,10 +942,10 @@ static const vbr_step *on_logout_answer(vbr_job *j, const vbr_response *resp)
     /* whatever the server says, these tokens are not to be used again */
     drop_tokens(j->e);
     if (resp->error != VBR_TE_NONE)
-        return fail_from_transport(j, resp, "POST", LOGOUT_PATH, NULL, 0, 0);
+        return fail_from_transport(j, resp, (failure){.kind = AUTO_KIND});
     if ((resp->status >= 200 && resp->status < 300) || resp->status == 401)
         return finish_done(j, NULL);
-    return fail_from_answer(j, -1, resp, "POST", LOGOUT_PATH, NULL, 0, 0);
+    return fail_from_answer(j, resp, (failure){.kind = AUTO_KIND});
 }
 
 const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
@@ -934,9 +954,10 @@ const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
         return NULL;
     if (vbr_job_awaiting_response(j) != (resp != NULL))
         return NULL;
-    if (j->e->closed)
-        return finish_fail(j, VBR_ERR_NETWORK, 0, NULL, j->method, j->path,
-                           "client is closed", 0, 0);
+    if (j->e->closed) {
+        failure f = {VBR_ERR_NETWORK, 0, NULL, "client is closed", NULL, 0, 0};
+        return finish_fail(j, &f);
+    }
     switch (j->state) {
     case JS_WAIT_LOGIN:
         return on_token_answer(j, resp, 0);

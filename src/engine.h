@@ -5,7 +5,8 @@
  * A transport (libcurl in transport_curl.c, nginx cosockets later) drives a
  * job step by step:
  *
- *     vbr_job *job = vbr_job_new(engine, VBR_JOB_CALL, "GET", "/api/v1/...", ...);
+ *     vbr_call call = {"GET", "/api/v1/configBackup", NULL, NULL, 0, 0};
+ *     vbr_job *job = vbr_job_new(engine, VBR_JOB_CALL, &call);
  *     const vbr_step *step = vbr_job_next(job, NULL);
  *     for (;;) {
  *         switch (step->action) {
@@ -174,12 +175,19 @@ vbr_stats vbr_engine_stats(const vbr_engine *e);
 /* Seconds of a monotonic clock. */
 double vbr_now(void);
 
-/* Create a job.  For VBR_JOB_CALL, method/path/query/body are copied (query
- * is an already encoded "a=b&c=d" string or NULL); timeout <= 0 means the
- * engine default.  Returns NULL when out of memory. */
-vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const char *method,
-                     const char *path, const char *query, const char *body,
-                     size_t body_len, double timeout);
+/* An API call: everything is copied by vbr_job_new. */
+typedef struct vbr_call {
+    const char *method;
+    const char *path;             /* "/api/v1/..." */
+    const char *query;            /* already encoded "a=b&c=d", or NULL */
+    const char *body;             /* JSON text, or NULL */
+    size_t body_len;
+    double timeout;               /* <= 0: the engine default */
+} vbr_call;
+
+/* Create a job; call is needed for VBR_JOB_CALL only (login and logout jobs
+ * take NULL).  Returns NULL when out of memory. */
+vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call);
 /* Advance: pass NULL on the first call and after a SLEEP, the response after
  * a SEND.  Returns NULL on misuse (wrong input for the state, or the job has
  * already finished) - the caller should raise. */

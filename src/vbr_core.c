@@ -30,6 +30,7 @@
  * may raise.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,24 @@
 static char error_mt_key;     /* registry keys: addresses are unique */
 static char decode_key;
 
+#if defined(__GNUC__) || defined(__clang__)
+#define VBR_NORETURN __attribute__((noreturn))
+#else
+#define VBR_NORETURN
+#endif
+
+/* luaL_error in statement position: tells the compiler and the analyzers
+ * that control never comes back. */
+static VBR_NORETURN void raise_error(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_error(L);
+    abort();   /* not reached: lua_error does not return */
+}
+
 typedef enum { PW_NONE, PW_STRING, PW_FUNCTION, PW_FILE } password_source;
 
 typedef struct client {
@@ -78,11 +97,12 @@ typedef struct job_box {
 
 /* ------------------------------------------------------------ errors */
 
-static void set_string(lua_State *L, const char *k, const char *v)
+/* t[name] = value for the table on top (nothing when value is NULL). */
+static void set_string(lua_State *L, const char *name, const char *value)
 {
-    if (v != NULL) {
-        lua_pushstring(L, v);
-        lua_setfield(L, -2, k);
+    if (value != NULL) {
+        lua_pushstring(L, value);
+        lua_setfield(L, -2, name);
     }
 }
 
@@ -348,9 +368,10 @@ typedef struct options {
     double retry_max_delay;
 } options;
 
-static int opt_error(lua_State *L, const char *name, const char *expect)
+static VBR_NORETURN void opt_error(lua_State *L, const char *name,
+                                   const char *expect)
 {
-    return luaL_error(L, "vbr: option '%s' must be %s (got %s)", name, expect,
+    raise_error(L, "vbr: option '%s' must be %s (got %s)", name, expect,
                       luaL_typename(L, -1));
 }
 
@@ -390,7 +411,7 @@ static void parse_retry(lua_State *L, options *o)
     while (lua_next(L, -2) != 0) {
         const char *k;
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "vbr: option 'retry' has a non-string key");
+            raise_error(L, "vbr: option 'retry' has a non-string key");
         k = lua_tostring(L, -2);
         if (strcmp(k, "attempts") == 0)
             o->retry_attempts = (int)opt_integer(L, "retry.attempts", 1,
@@ -405,7 +426,7 @@ static void parse_retry(lua_State *L, options *o)
             o->retry_max_delay = opt_number(L, "retry.max_delay", 0, 0,
                                             "a number >= 0");
         else
-            luaL_error(L, "vbr: unknown option 'retry.%s' (known: attempts, "
+            raise_error(L, "vbr: unknown option 'retry.%s' (known: attempts, "
                           "max_time, base_delay, max_delay)", k);
         lua_pop(L, 1);
     }
@@ -431,7 +452,7 @@ static void parse_options(lua_State *L, options *o)
     while (lua_next(L, 1) != 0) {
         const char *k;
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "vbr: options must have string keys");
+            raise_error(L, "vbr: options must have string keys");
         k = lua_tostring(L, -2);
         if (strcmp(k, "url") == 0)
             o->url = opt_string(L, k);
@@ -450,7 +471,7 @@ static void parse_options(lua_State *L, options *o)
             o->api_version = opt_string(L, k);
             if (strcmp(o->api_version, "auto") != 0 &&
                 !vbr_revision_valid(o->api_version))
-                luaL_error(L, "vbr: option 'api_version' must be \"auto\" or "
+                raise_error(L, "vbr: option 'api_version' must be \"auto\" or "
                               "a revision like \"1.1-rev0\" (got \"%s\")",
                            o->api_version);
         } else if (strcmp(k, "ca_file") == 0)
@@ -476,18 +497,18 @@ static void parse_options(lua_State *L, options *o)
         else if (strcmp(k, "retry") == 0)
             parse_retry(L, o);
         else
-            luaL_error(L, "vbr: unknown option '%s'", k);
+            raise_error(L, "vbr: unknown option '%s'", k);
         lua_pop(L, 1);
     }
     if (o->url == NULL)
-        luaL_error(L, "vbr: option 'url' is required");
+        raise_error(L, "vbr: option 'url' is required");
     if (o->username == NULL)
-        luaL_error(L, "vbr: option 'username' is required");
+        raise_error(L, "vbr: option 'username' is required");
     if (!!o->password + !!o->password_fn + !!o->password_file != 1)
-        luaL_error(L, "vbr: exactly one of 'password' (string or function) "
+        raise_error(L, "vbr: exactly one of 'password' (string or function) "
                       "and 'password_file' is required");
     if (o->retry_max_delay < o->retry_base_delay)
-        luaL_error(L, "vbr: option 'retry.max_delay' must be >= "
+        raise_error(L, "vbr: option 'retry.max_delay' must be >= "
                       "'retry.base_delay'");
 }
 
@@ -497,13 +518,13 @@ static void push_normalised_url(lua_State *L, const char *url)
     const char *host, *end, *port;
     size_t len;
     if (strncmp(url, "https://", 8) != 0)
-        luaL_error(L, "vbr: option 'url' must start with https:// (got \"%s\")",
+        raise_error(L, "vbr: option 'url' must start with https:// (got \"%s\")",
                    url);
     host = url + 8;
     end = host + strcspn(host, "/?#");
     if (end == host || memchr(host, '@', (size_t)(end - host)) != NULL ||
         strpbrk(url, "?#") != NULL)
-        luaL_error(L, "vbr: option 'url' must look like https://host[:port] "
+        raise_error(L, "vbr: option 'url' must look like https://host[:port] "
                       "(got \"%s\")", url);
     if (*host == '[') {
         const char *close = memchr(host, ']', (size_t)(end - host));
@@ -526,7 +547,7 @@ static client *check_client(lua_State *L, int open)
 {
     client *c = luaL_checkudata(L, 1, CLIENT_MT);
     if (open && c->closed)
-        luaL_error(L, "vbr: client is closed");
+        raise_error(L, "vbr: client is closed");
     c->L = L;
     return c;
 }
@@ -714,7 +735,7 @@ static void add_escaped(lua_State *L, luaL_Buffer *b, const char *s,
 {
     char *esc = curl_easy_escape(NULL, s, (int)n);
     if (esc == NULL)
-        luaL_error(L, "vbr: out of memory");
+        raise_error(L, "vbr: out of memory");
     luaL_addstring(b, esc);
     curl_free(esc);
 }
@@ -730,18 +751,18 @@ static void push_query(lua_State *L, int idx)
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "vbr: query keys must be strings");
+            raise_error(L, "vbr: query keys must be strings");
         if (!query_part_ok(L, -1)) {
             size_t k, n;
             if (!lua_istable(L, -1))
-                luaL_error(L, "vbr: query value '%s' must be a string, number,"
+                raise_error(L, "vbr: query value '%s' must be a string, number,"
                               " boolean or an array of them",
                            lua_tostring(L, -2));
             n = compat_rawlen(L, -1);
             for (k = 1; k <= n; k++) {
                 lua_rawgeti(L, -1, (int)k);
                 if (!query_part_ok(L, -1))
-                    luaL_error(L, "vbr: query value '%s' has an element that "
+                    raise_error(L, "vbr: query value '%s' has an element that "
                                   "is not a string, number or boolean",
                                lua_tostring(L, -3));
                 lua_pop(L, 1);
@@ -781,7 +802,7 @@ static void push_query(lua_State *L, int idx)
             val = curl_easy_escape(NULL, s, (int)len);
             lua_pop(L, 1);
             if (val == NULL)
-                luaL_error(L, "vbr: out of memory");
+                raise_error(L, "vbr: out of memory");
             if (!first)
                 luaL_addchar(&b, '&');
             first = 0;
@@ -797,17 +818,8 @@ static void push_query(lua_State *L, int idx)
 
 /* ------------------------------------------------------------ jobs */
 
-typedef struct call_args {
-    const char *method;
-    const char *path;
-    const char *query;
-    const char *body;
-    size_t body_len;
-    double timeout;
-} call_args;
-
 /* Check method, path, opts at first..first+2; may push the query string. */
-static void check_call_args(lua_State *L, int first, call_args *a)
+static void check_vbr_call(lua_State *L, int first, vbr_call *a)
 {
     int i, opts = first + 2;
     memset(a, 0, sizeof *a);
@@ -816,11 +828,11 @@ static void check_call_args(lua_State *L, int first, call_args *a)
         if (strcmp(a->method, methods[i]) == 0)
             break;
     if (methods[i] == NULL)
-        luaL_error(L, "vbr: method must be one of GET, POST, PUT, DELETE, "
+        raise_error(L, "vbr: method must be one of GET, POST, PUT, DELETE, "
                       "PATCH (got '%s')", a->method);
     a->path = luaL_checkstring(L, first + 1);
     if (a->path[0] != '/' || strpbrk(a->path, " \t\r\n") != NULL)
-        luaL_error(L, "vbr: path must start with / and hold no whitespace "
+        raise_error(L, "vbr: path must start with / and hold no whitespace "
                       "(got '%s')", a->path);
     if (lua_isnoneornil(L, opts))
         return;
@@ -831,18 +843,18 @@ static void check_call_args(lua_State *L, int first, call_args *a)
                                                        : "?";
         if (strcmp(k, "body") == 0) {
             if (lua_type(L, -1) != LUA_TSTRING)
-                luaL_error(L, "vbr: request option 'body' must be a JSON "
+                raise_error(L, "vbr: request option 'body' must be a JSON "
                               "string (got %s)", luaL_typename(L, -1));
         } else if (strcmp(k, "timeout") == 0) {
             if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
-                luaL_error(L, "vbr: request option 'timeout' must be a "
+                raise_error(L, "vbr: request option 'timeout' must be a "
                               "number > 0");
         } else if (strcmp(k, "query") == 0) {
             if (!lua_istable(L, -1))
-                luaL_error(L, "vbr: request option 'query' must be a table "
+                raise_error(L, "vbr: request option 'query' must be a table "
                               "(got %s)", luaL_typename(L, -1));
         } else {
-            luaL_error(L, "vbr: unknown request option '%s' (known: query, "
+            raise_error(L, "vbr: unknown request option '%s' (known: query, "
                           "body, timeout)", k);
         }
         lua_pop(L, 1);
@@ -865,7 +877,7 @@ static void check_call_args(lua_State *L, int first, call_args *a)
 
 /* Push a job userdata anchoring the client at index 1. */
 static job_box *new_job(lua_State *L, client *c, vbr_job_kind kind,
-                        const call_args *a)
+                        const vbr_call *a)
 {
     job_box *jb = lua_newuserdata(L, sizeof *jb);
     jb->job = NULL;
@@ -875,13 +887,9 @@ static job_box *new_job(lua_State *L, client *c, vbr_job_kind kind,
     lua_setmetatable(L, -2);
     lua_pushvalue(L, 1);
     compat_setuservalue(L, -2);
-    if (a != NULL)
-        jb->job = vbr_job_new(c->engine, kind, a->method, a->path, a->query,
-                              a->body, a->body_len, a->timeout);
-    else
-        jb->job = vbr_job_new(c->engine, kind, NULL, NULL, NULL, NULL, 0, 0);
+    jb->job = vbr_job_new(c->engine, kind, a);
     if (jb->job == NULL)
-        luaL_error(L, "vbr: out of memory");
+        raise_error(L, "vbr: out of memory");
     return jb;
 }
 
@@ -919,7 +927,7 @@ static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
         }
     }
     if (s == NULL)
-        luaL_error(L, "vbr: internal error: job ended without an outcome");
+        raise_error(L, "vbr: internal error: job ended without an outcome");
     return s;
 }
 
@@ -966,12 +974,12 @@ static int push_response(lua_State *L, const vbr_response *r,
 static int client_request(lua_State *L)
 {
     client *c = check_client(L, 1);
-    call_args a;
+    vbr_call a;
     vbr_response r;
     job_box *jb;
     const vbr_step *s;
     int n;
-    check_call_args(L, 2, &a);
+    check_vbr_call(L, 2, &a);
     jb = new_job(L, c, VBR_JOB_CALL, &a);
     s = run_job(L, c, jb, &r);
     if (s->action == VBR_FAIL) {
@@ -1049,7 +1057,7 @@ static const char *rawstring(lua_State *L, int idx, const char *name,
     if (t == LUA_TSTRING)
         s = lua_tolstring(L, -1, len);   /* held by the table */
     else if (t != LUA_TNIL)
-        luaL_error(L, "vbr: %s field '%s' must be a string (got %s)", what,
+        raise_error(L, "vbr: %s field '%s' must be a string (got %s)", what,
                    name, lua_typename(L, t));
     lua_pop(L, 1);
     return s;
@@ -1074,7 +1082,7 @@ static void read_response(lua_State *L, int idx, vbr_response *r)
     if (rawfield(L, idx, "status") == LUA_TNUMBER)
         r->status = (int)lua_tonumber(L, -1);
     else if (err == NULL)
-        luaL_error(L, "vbr: response needs a numeric 'status' or an 'error'");
+        raise_error(L, "vbr: response needs a numeric 'status' or an 'error'");
     lua_pop(L, 1);
     if (err != NULL) {
         int i;
@@ -1082,7 +1090,7 @@ static void read_response(lua_State *L, int idx, vbr_response *r)
             if (strcmp(err, transport_errors[i]) == 0)
                 break;
         if (transport_errors[i] == NULL)
-            luaL_error(L, "vbr: response 'error' must be one of connect, "
+            raise_error(L, "vbr: response 'error' must be one of connect, "
                           "reset, timeout, tls, too_large, other (got '%s')",
                        err);
         r->error = transport_error_codes[i];
@@ -1093,7 +1101,7 @@ static void read_response(lua_State *L, int idx, vbr_response *r)
         return;
     }
     if (r->status < 100 || r->status > 599)
-        luaL_error(L, "vbr: response 'status' must be 100..599");
+        raise_error(L, "vbr: response 'status' must be 100..599");
     r->body = rawstring(L, idx, "body", &r->body_len, "response");
     t = rawfield(L, idx, "headers");
     if (t == LUA_TTABLE) {
@@ -1114,7 +1122,7 @@ static void read_response(lua_State *L, int idx, vbr_response *r)
             lua_pop(L, 1);
         }
     } else if (t != LUA_TNIL) {
-        luaL_error(L, "vbr: response 'headers' must be a table");
+        raise_error(L, "vbr: response 'headers' must be a table");
     }
     lua_pop(L, 1);
 }
@@ -1171,8 +1179,8 @@ static void push_step(lua_State *L, job_box *jb, const vbr_step *s)
 static int client_begin(lua_State *L)
 {
     client *c = check_client(L, 1);
-    call_args a;
-    check_call_args(L, 2, &a);
+    vbr_call a;
+    check_vbr_call(L, 2, &a);
     new_job(L, c, VBR_JOB_CALL, &a);
     return 1;
 }
