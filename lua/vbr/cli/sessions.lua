@@ -108,14 +108,18 @@ function commands.list(ctx, args)
     ctx:say("No sessions" .. (filter.type and (" of type " .. filter.type) or "") .. ".")
     return EXIT.ok
   end
+  local any_type = filter.type == nil
   local rows = { { "ID", "CREATED", "STATE", "RESULT", "NAME" } }
+  if any_type then table.insert(rows[1], 5, "TYPE") end
   for _, session in ipairs(list) do
     local state = tostring(session.state or "")
     if state ~= "Stopped" and type(session.progressPercent) == "number" then
       state = format("%s %d%%", state, session.progressPercent)
     end
-    rows[#rows + 1] = { tostring(session.id), commands.short_time(session.creationTime), state,
+    local row = { tostring(session.id), commands.short_time(session.creationTime), state,
       outcome_of(session), tostring(session.name or "") }
+    if any_type then table.insert(row, 5, tostring(session.sessionType or "")) end
+    rows[#rows + 1] = row
   end
   for _, line in ipairs(table_lines(rows)) do ctx:say(line) end
   return EXIT.ok
