@@ -23,8 +23,9 @@ dependencies = {
    "lua-cjson",
 }
 external_dependencies = {
+   -- No `header`: Debian keeps curl.h in a multiarch directory that
+   -- LuaRocks does not search, but the compiler does.
    LIBCURL = {
-      header = "curl/curl.h",
       library = "curl",
    },
 }
@@ -32,7 +33,7 @@ build = {
    type = "builtin",
    modules = {
       ["vbr.core"] = {
-         sources = { "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
+         sources = { "src/buf.c", "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)" },

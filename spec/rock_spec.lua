@@ -7,12 +7,14 @@ local function read(path)
   return text
 end
 
+-- Runs a shell command; true when it exits 0, and what it printed. The exit
+-- status is read from the output, since LuaJIT's pipe:close() hides it.
 local function run(command)
-  local pipe = assert(io.popen(command .. " 2>&1"))
+  local pipe = assert(io.popen("(" .. command .. ") 2>&1; echo \"exit=$?\""))
   local output = pipe:read("*a")
-  local ok, _, code = pipe:close()
-  if type(ok) == "number" then code = ok end     -- Lua 5.1
-  return (ok == true or code == 0), output
+  pipe:close()
+  local text, code = output:match("^(.-)exit=(%d+)%s*$")
+  return code == "0", text
 end
 
 local function lines_of(command)
