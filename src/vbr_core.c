@@ -598,7 +598,10 @@ static int core_new(lua_State *L)
     push_normalised_url(L, o.url);
     url_idx = lua_gettop(L);
     if (o.user_agent == NULL) {
-        lua_pushfstring(L, "vbr/%s %s", VBR_VERSION, curl_version());
+        /* not curl_version(): it initialises libldap/libsasl just to print
+         * their versions, memory valgrind then reports as lost */
+        lua_pushfstring(L, "vbr/%s libcurl/%s", VBR_VERSION,
+                        curl_version_info(CURLVERSION_NOW)->version);
         o.user_agent = lua_tostring(L, -1);
     }
     if (o.password_file != NULL) {
