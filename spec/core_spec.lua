@@ -844,6 +844,16 @@ describe("vbr.core", function()
       assert.equal("88788f9e-d8f5-4eb4-bc4f-9b3f5403bcec", step.response.json.backupRepositoryId)
     end)
 
+    it("does not wait for a step-API job that stalled while logging in", function()
+      local c = client()
+      local stalled = c:begin_login()
+      assert.equal("login", stalled:next().purpose)   -- holds the login lock, never answered
+      local res, err = c:request("GET", "/api/v1/serverInfo")
+      assert.is_nil(note(err))
+      assert.equal(200, res.status)
+      stalled:close()
+    end)
+
     it("reports a refused connection as a retryable network error", function()
       local c = core.new { url = "https://127.0.0.1:1", username = "u", password = "p",
                            retry = { attempts = 2, base_delay = 0.01, max_delay = 0.01 } }

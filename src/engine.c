@@ -88,6 +88,7 @@ struct vbr_job {
     int failures;                   /* failed sends so far (retry budget) */
     int reauthed;                   /* a 401 already led to new credentials */
     int refresh_refused;
+    int blocking;                   /* driven to its end without yielding */
     unsigned long gen_used;         /* token generation of the last call */
     size_t candidate;               /* auto: index in vbr_known_revisions */
     const char *req_method;         /* the request sent last (for errors) */
@@ -445,6 +446,11 @@ void vbr_job_free(vbr_job *j)
     free(j);
 }
 
+void vbr_job_set_blocking(vbr_job *j)
+{
+    j->blocking = 1;
+}
+
 int vbr_job_awaiting_response(const vbr_job *j)
 {
     return j->state == JS_WAIT_LOGIN || j->state == JS_WAIT_REFRESH ||
@@ -714,7 +720,7 @@ static const vbr_step *authenticate(vbr_job *j, int password_only)
 {
     vbr_engine *e = j->e;
     double now = vbr_now();
-    if (e->auth_owner != NULL && e->auth_owner != j &&
+    if (e->auth_owner != NULL && e->auth_owner != j && !j->blocking &&
         now - e->auth_since < lock_ttl(e))
         return sleep_step(j, LOCK_POLL);
     e->auth_owner = j;

@@ -192,6 +192,11 @@ vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call);
  * a SEND.  Returns NULL on misuse (wrong input for the state, or the job has
  * already finished) - the caller should raise. */
 const vbr_step *vbr_job_next(vbr_job *job, const vbr_response *resp);
+/* Say the job is driven to its end without yielding (the blocking libcurl
+ * loop): a login lock held by another job then means that job is stalled
+ * (nothing else can run meanwhile), so this one takes the lock instead of
+ * waiting for it. */
+void vbr_job_set_blocking(vbr_job *job);
 /* 1 when the last step returned was a SEND waiting for its response. */
 int vbr_job_awaiting_response(const vbr_job *job);
 int vbr_job_finished(const vbr_job *job);

@@ -919,7 +919,9 @@ static void sleep_seconds(double s)
 static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
                                vbr_response *r)
 {
-    const vbr_step *s = vbr_job_next(jb->job, NULL);
+    const vbr_step *s;
+    vbr_job_set_blocking(jb->job);
+    s = vbr_job_next(jb->job, NULL);
     while (s != NULL && (s->action == VBR_SEND || s->action == VBR_SLEEP)) {
         if (s->action == VBR_SEND) {
             vbr_curl_perform(c->curl, s, r);
