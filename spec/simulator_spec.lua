@@ -235,6 +235,14 @@ describe("VBR simulator", function()
       assert.equal(200, request { path = "/api/v1/serverInfo", token = admin_token }.status)
     end)
 
+    it("refuses to start with an unknown or mistyped setting, leaving nothing behind", function()
+      for _, options in ipairs { { no_such_setting = 1 }, { snmp_configured = "yes" } } do
+        local ok, err = pcall(sim.start, options)
+        assert.is_false(ok)
+        assert.matches("vbrsim start failed", err)
+      end
+    end)
+
     it("refuses to stop a process that is not one of its instances", function()
       local output, code = run(shell_quote(sim.vbrsim) .. " stop 1")
       assert.are_not.equal(0, code)
@@ -538,6 +546,22 @@ describe("VBR simulator", function()
         assert.equal(text, res.body)
       end)
     end
+
+    it("accepts each document's own PUT example (on a server with SNMP settings)", function()
+      server:config { snmp_configured = true }
+      for _, version in ipairs(REVISIONS) do
+        -- decoded with vbrsim.json so that "recipients": [] stays an array
+        local doc = json.decode(read_all("simulator/openapi/vbr-" .. version .. ".json"))
+        local content = doc.paths["/api/v1/configBackup"].put.requestBody.content["application/json"]
+        local example = content.example
+        for _, ref in pairs(content.examples or {}) do
+          example = doc.components.examples[ref["$ref"]:match("[^/]+$")].value
+        end
+        local res = put_config(admin_token, version, example)
+        assert.equal(200, res.status, version .. ": " .. res.body)
+        assert.equal(example.schedule.daily.localTime, res.data.schedule.daily.localTime)
+      end
+    end)
 
     it("stores neutral values: a 12-hour time written in 1.1-rev0 reads in every format", function()
       local data = get_config(admin_token, "1.1-rev0")
@@ -935,7 +959,7 @@ describe("VBR simulator", function()
     it("lists encryption passwords with pagination", function()
       local res = request { path = "/api/v1/encryptionPasswords?limit=1", token = admin_token }
       assert.equal(200, res.status)
-      assert.equal(2, res.data.pagination.total)
+      assert.equal(3, res.data.pagination.total)
       assert.equal(1, #res.data.data)
       local res_all = request { path = "/api/v1/encryptionPasswords", version = "1.1-rev0",
                                 token = admin_token }

@@ -129,4 +129,10 @@ function Instance:stop()
   return true
 end
 
+-- A spec that dies before stop() still stops its instance when the Lua state
+-- closes (Lua 5.2+; LuaJIT ignores __gc on tables).
+Instance.__gc = function(self)
+  if not self.stopped then pcall(self.stop, self) end
+end
+
 return sim

@@ -64,10 +64,12 @@ local UNLISTED = {
   { id = ids.repo_external, name = "Amazon S3 External Repository", external = true },
 }
 
+-- The third one is the passwordId of the documents' own configBackup examples.
 local PASSWORDS = {
   { id = ids.password_standard, hint = "Standard Password", tag = "internal", days_ago = 40 },
   { id = ids.password_tech, hint = "Created by TECH\\Administrator", tag = "external",
     days_ago = 12 },
+  { id = ids.password_config, hint = "Configuration backup", tag = "config", days_ago = 3 },
 }
 
 local function present(repo)

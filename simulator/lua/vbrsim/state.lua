@@ -41,6 +41,7 @@ state.ids = {
   repo_external = "7e6d5c4b-3a29-4180-9f0e-1d2c3b4a5968",
   password_standard = "6ebbe3cc-8147-47b6-b77a-01eeb7965522",
   password_tech = "3261d360-1db7-4291-b1ed-360ef5b77175",
+  password_config = "ebf6c20f-7126-4186-a1b8-24e6c541161c",
   smb_credentials = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
 }
 
