@@ -552,7 +552,8 @@ describe("VBR simulator", function()
       for _, version in ipairs(REVISIONS) do
         -- decoded with vbrsim.json so that "recipients": [] stays an array
         local doc = json.decode(read_all("simulator/openapi/vbr-" .. version .. ".json"))
-        local content = doc.paths["/api/v1/configBackup"].put.requestBody.content["application/json"]
+        local put = doc.paths["/api/v1/configBackup"].put
+        local content = put.requestBody.content["application/json"]
         local example = content.example
         for _, ref in pairs(content.examples or {}) do
           example = doc.components.examples[ref["$ref"]:match("[^/]+$")].value
