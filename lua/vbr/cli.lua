@@ -108,7 +108,7 @@ function Context:fail(err)
       self:tell("  " .. tostring(problem.path) .. ": " .. tostring(problem.message))
     end
   else
-    self:tell((tostring(err):gsub("^vbr: ", "")):gsub("^", "vbr: "))
+    self:tell("vbr: " .. (tostring(err):gsub("^vbr: ", "")))   -- the core's text has it
   end
   if HINTS[err.kind] then self:tell("vbr: hint: " .. HINTS[err.kind]) end
   return vbr_env.exit_code(err)
