@@ -3,6 +3,7 @@ local json = require "vbrsim.json"
 local util = require "vbrsim.util"
 local http = require "vbrsim.http"
 local state = require "vbrsim.state"
+local faults = require "vbrsim.faults"
 
 local auth = {}
 
@@ -87,7 +88,7 @@ local function password_grant(form, now)
   return issue(username, form.use_short_term_refresh == "true", now)
 end
 
-local function refresh_grant(form, now, faults)
+local function refresh_grant(form, now)
   local token = form.refresh_token
   if type(token) ~= "string" or token == "" then
     return http.bad_request("refresh_token", "is required for the refresh_token grant")
@@ -111,7 +112,7 @@ local function refresh_grant(form, now, faults)
 end
 
 -- POST /api/oauth2/token (form body, no bearer).
-function auth.token(req, faults)
+function auth.token(req)
   local content_type = req.headers["content-type"] or ""
   if not content_type:lower():find("^application/x%-www%-form%-urlencoded") then
     return http.bad_request(nil,
@@ -124,7 +125,7 @@ function auth.token(req, faults)
   local grant = form.grant_type
   if type(grant) ~= "string" then return http.bad_request("grant_type", "is required") end
   if GRANT_TYPES[grant] == "password" then return password_grant(form, req.now) end
-  if GRANT_TYPES[grant] == "refresh_token" then return refresh_grant(form, req.now, faults) end
+  if GRANT_TYPES[grant] == "refresh_token" then return refresh_grant(form, req.now) end
   if UNSIMULATED_GRANTS[grant] then
     return http.bad_request("grant_type", grant .. " is not simulated")
   end

@@ -10,11 +10,13 @@ local util = require "vbrsim.util"
 local inventory = require "vbrsim.inventory"
 local configbackup = require "vbrsim.configbackup"
 local sessions = require "vbrsim.sessions"
+local openapi = require "vbrsim.openapi"
 
 local router = {}
 
 local ngx = ngx
-local ipairs, tonumber, concat, floor = ipairs, tonumber, table.concat, math.floor
+local ipairs, pairs, type, tostring, tonumber = ipairs, pairs, type, tostring, tonumber
+local concat, floor, max = table.concat, math.floor, math.max
 
 local ROUTES = {
   { method = "POST", template = "/api/oauth2/token", handler = auth.token, public = true },
@@ -33,40 +35,47 @@ local ROUTES = {
 }
 for _, route in ipairs(ROUTES) do
   route.pattern = "^" .. route.template:gsub("{id}", "([^/]+)") .. "$"
+  route.has_id = route.template:find("{id}", 1, true) ~= nil
 end
 
+-- The route and its path parameters; or nil and whether the path exists at all.
 local function match(method, path)
   local path_known = false
   for _, route in ipairs(ROUTES) do
-    local id = path:match(route.pattern)
-    if id then
+    local capture = path:match(route.pattern)
+    if capture then
       path_known = true
       if route.method == method then
-        return route, { id = id ~= path and id or nil }
+        return route, { id = route.has_id and capture or nil }
       end
     end
   end
   return nil, path_known
 end
 
+-- Revisions accepted now (max_revision may hide newer ones), cached per setting.
+local supported_cache = {}
 local function supported_list()
-  local list, newest = {}, state.max_revision()
-  local openapi = require "vbrsim.openapi"
-  for _, revision in ipairs(state.registry.supported) do
-    if not openapi.compare(newest, revision) then list[#list + 1] = revision end
+  local newest = state.max_revision()
+  if supported_cache.newest ~= newest then
+    local list = {}
+    for _, revision in ipairs(state.registry.supported) do
+      if not openapi.compare(newest, revision) then list[#list + 1] = revision end
+    end
+    supported_cache = { newest = newest, list = list, text = concat(list, ", ") }
   end
-  return list
+  return supported_cache
 end
 
 -- The document serving the request's x-api-version, or nil and a 400.
 local function api_version(headers)
   local wanted = headers["x-api-version"]
   local supported = supported_list()
-  local listed = " Supported versions: " .. concat(supported, ", ") .. "."
+  local listed = " Supported versions: " .. supported.text .. "."
   if type(wanted) ~= "string" or wanted == "" then
     return nil, http.error(400, "NotImplemented", "The x-api-version header is required." .. listed)
   end
-  for _, revision in ipairs(supported) do
+  for _, revision in ipairs(supported.list) do
     if revision == wanted then return state.registry.served_by[revision], wanted end
   end
   return nil, http.error(400, "NotImplemented",
@@ -127,7 +136,7 @@ local function process(method, path, now)
   local args, problem = listing.parse_query(document, method, route.template, raw_args)
   if not args then return http.bad_request(nil, problem) end
   req.args = args
-  return route.handler(req, faults)
+  return route.handler(req)
 end
 
 local function send(response)
@@ -169,14 +178,13 @@ end
 -- connection must be dropped instead.
 local function damage(response, rule)
   if rule.kind == "reset_after" then return false end
-  local body = http.render(response)
   if rule.kind == "malformed_json" then
     response.body = '{"errorCode": "UnknownError", "message": "unterminated,, }'
-    response.content_type = "application/json; charset=utf-8"
   elseif rule.kind == "truncated_json" then
-    response.body = body:sub(1, math.max(1, floor(#body / 2)))
-    response.content_type = "application/json; charset=utf-8"
+    local body = http.render(response)
+    response.body = body:sub(1, max(1, floor(#body / 2)))
   end
+  response.content_type = "application/json; charset=utf-8"
   return true
 end
 
