@@ -65,6 +65,13 @@ describe("vbr.core", function()
     assert.same({ "1.3-rev2", "1.3-rev1", "1.3-rev0", "1.2-rev1", "1.1-rev0" }, core.revisions)
   end)
 
+  it("has a monotonic clock and a sleep", function()
+    local before = core.monotonic()
+    core.sleep(0.01)
+    assert.is_true(core.monotonic() > before)
+    assert.has_error(function() core.sleep(-1) end)
+  end)
+
   describe("options", function()
     local base = { url = "https://vbr.example", username = "u", password = "p" }
     local function with(extra)

@@ -1326,10 +1326,28 @@ static const luaL_Reg job_methods[] = {
     {NULL, NULL}
 };
 
+/* core.monotonic() -> seconds of a clock that never jumps (for deadlines) */
+static int core_monotonic(lua_State *L)
+{
+    lua_pushnumber(L, vbr_now());
+    return 1;
+}
+
+/* core.sleep(seconds): blocks the process (not for use inside nginx) */
+static int core_sleep(lua_State *L)
+{
+    double s = luaL_checknumber(L, 1);
+    luaL_argcheck(L, s >= 0, 1, "seconds must be >= 0");
+    sleep_seconds(s);
+    return 0;
+}
+
 static const luaL_Reg module_functions[] = {
     {"new", core_new},
     {"is_error", core_is_error},
     {"error", core_error},
+    {"monotonic", core_monotonic},
+    {"sleep", core_sleep},
     {NULL, NULL}
 };
 
