@@ -254,8 +254,10 @@ describe("VBR simulator", function()
       local url = shell_quote(server.url .. "/api/v1/serverInfo")
       local _, code = run("curl -sS -o /dev/null " .. url)
       assert.equal(60, code) -- peer certificate cannot be authenticated
+      -- localhost pinned to 127.0.0.1: the name is checked, the address stays IPv4 loopback
+      local pin_address = "--resolve " .. shell_quote("localhost:" .. port .. ":127.0.0.1")
       local res = request { url = "https://localhost:" .. port, path = "/api/v1/serverInfo",
-                            token = admin_token }
+                            token = admin_token, extra = { pin_address } }
       assert.equal(200, res.status)
       res = request { path = "/api/v1/serverInfo", token = admin_token,
                       extra = { "--pinnedpubkey " .. shell_quote(server.pubkey) } }
