@@ -114,7 +114,7 @@ local function convert_schedule(record, convert_day, convert_time)
   for _, part in ipairs { "daily", "monthly" } do
     local p = schedule[part]
     if json.is_object(p) then
-      if type(p.localTime) ~= "nil" then p.localTime = convert_time(p.localTime) end
+      if p.localTime ~= nil then p.localTime = convert_time(p.localTime) end
       if json.is_array(p.days) then
         for i, day in ipairs(p.days) do p.days[i] = convert_day(day) end
       end
