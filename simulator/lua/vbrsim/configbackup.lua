@@ -11,7 +11,7 @@ local sessions = require "vbrsim.sessions"
 
 local configbackup = {}
 
-local pairs, ipairs, type, tonumber = pairs, ipairs, type, tonumber
+local pairs, ipairs, tonumber = pairs, ipairs, tonumber
 local floor, format = math.floor, string.format
 
 local WEEK = { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
