@@ -125,23 +125,27 @@ function commands.list(ctx, args)
   return EXIT.ok
 end
 
-function commands.show(ctx, args)
+-- The session named on the command line, or nil and the exit code.
+local function session_of(ctx, args)
   local client, code = ctx:connect()
-  if not client then return code end
+  if not client then return nil, code end
   local session, err = client:session(args.id)
-  if not session then return ctx:fail(err) end
+  if not session then return nil, ctx:fail(err) end
+  return session
+end
+
+function commands.show(ctx, args)
+  local session, code = session_of(ctx, args)
+  if not session then return code end
   if args.json then return write_json(ctx, commands.plain(session)) end
   ctx:say(pretty.format(repl.tidy(commands.plain(session))))
   return EXIT.ok
 end
 
 function commands.logs(ctx, args)
-  local client, code = ctx:connect()
-  if not client then return code end
-  local session, err = client:session(args.id)
-  if not session then return ctx:fail(err) end
-  local records
-  records, err = session:logs()
+  local session, code = session_of(ctx, args)
+  if not session then return code end
+  local records, err = session:logs()
   if not records then return ctx:fail(err) end
   if args.json then return write_json(ctx, records) end
   ctx:say(format("Session %s (%s, %s%s):", tostring(session.id), tostring(session.name),
