@@ -64,16 +64,25 @@ function ConfigBackup:put(settings)
   return self.client:request("PUT", PATH, { body = body })
 end
 
--- Objects merge member by member; arrays and everything else replace.
-local function merge(base, changes)
-  local out = json.copy(base)
+--- A deep copy that keeps array marks and remembered nulls at every level.
+function ConfigBackup.copy(value)
+  if type(value) ~= "table" or value == json.null then return value end
+  local out = json.copy(value)
+  for key, member in pairs(out) do out[key] = ConfigBackup.copy(member) end
+  return out
+end
+
+--- `changes` merged into a copy of `base`: objects member by member, arrays
+-- and everything else replaced whole.
+function ConfigBackup.merge(base, changes)
+  local out = ConfigBackup.copy(base)
   for key, value in pairs(changes) do
-    local current = base[key]
-    if type(value) == "table" and not json.is_array(value)
+    local current = out[key]
+    if type(value) == "table" and not json.is_array(value) and value ~= json.null
         and type(current) == "table" and not json.is_array(current) then
-      out[key] = merge(current, value)
+      out[key] = ConfigBackup.merge(current, value)
     else
-      out[key] = value
+      out[key] = ConfigBackup.copy(value)
     end
   end
   return out
@@ -90,17 +99,206 @@ function ConfigBackup:edit(changes)
   end
   local current, err = self:get()
   if not current then return nil, err end
-  return self:put(merge(current, changes))
+  return self:put(ConfigBackup.merge(current, changes))
+end
+
+--- The item of `list` whose `id` is `wanted`, or whose `field` equals it
+-- case-insensitively (the only one).
+-- @return the item, or `nil` and a problem message
+function ConfigBackup.find(list, wanted, field, what)
+  local matches = {}
+  for _, item in ipairs(list) do
+    if item.id == wanted then return item end
+    if type(item[field]) == "string" and lower(item[field]) == lower(wanted) then
+      matches[#matches + 1] = item
+    end
+  end
+  if #matches == 1 then return matches[1] end
+  if #matches > 1 then
+    return nil, "'" .. wanted .. "' names more than one " .. what .. "; give its id instead"
+  end
+  local names = {}
+  for i, item in ipairs(list) do names[i] = "'" .. tostring(item[field]) .. "'" end
+  return nil, "no " .. what .. " named '" .. wanted .. "' (there are: "
+    .. (#names > 0 and concat(names, ", ") or "none") .. ")"
+end
+
+--- Whether a repository may hold the configuration backup: VBR refuses
+-- scale-out and external repositories.
+-- @return true, or false and why
+function ConfigBackup.can_hold_backup(repository)
+  local kind = tostring(repository.type)
+  if kind == "ExtendableRepository" or kind == "ScaleOut" or kind:find("External$") then
+    return false, "repository '" .. tostring(repository.name) .. "' is of type " .. kind
+      .. ", which cannot hold the configuration backup"
+  end
+  return true
+end
+
+--- A schedule from a template name (`nightly`) or a phrase (`weekdays at 22:00`).
+-- @return a `vbr.schedule` table, or `nil` and a message
+function ConfigBackup.read_schedule(text)
+  for _, template in ipairs(schedule_lib.templates()) do
+    if template.name == text then return schedule_lib.template(text) end
+  end
+  return schedule_lib.parse(text)
+end
+
+local DEFAULT_SUBJECT = "[%JobResult%] %JobName% (%Time%)"
+
+-- The email settings to change; VBR's defaults when the server sent none.
+local function smtp_of(settings)
+  local notifications = settings.notifications
+  if type(notifications) ~= "table" then
+    notifications = { SNMPEnabled = false }
+    settings.notifications = notifications
+  end
+  if type(notifications.SMTPSettings) ~= "table" then
+    notifications.SMTPSettings = {
+      isEnabled = false, settingsType = "Global", recipients = json.array(),
+      subject = DEFAULT_SUBJECT,
+      notifyOnSuccess = true, notifyOnWarning = true, notifyOnError = true,
+    }
+  end
+  return notifications.SMTPSettings
+end
+
+local WANTED = { enabled = true, retention = true, schedule = true, repository = true,
+                 encryption = true, snmp = true, email = true, email_to = true }
+
+--- The settings `current` becomes with `wanted` applied, computed here:
+-- nothing is sent but the GETs of the repository and password lists when a
+-- name must be resolved. The result is not yet checked (`check` does that).
+-- @tparam table current the settings as read (`get()`)
+-- @tparam table wanted any of `enabled` (boolean), `retention` (number),
+--   `schedule` (text, template name or `vbr.schedule` table), `repository`
+--   (name or id), `encryption` (password hint or id, or `"off"`/`false`),
+--   `snmp` (boolean), `email` (boolean), `email_to` (addresses: custom
+--   recipients, and email on unless `email` is false)
+-- @treturn[1] table the new settings
+-- @treturn[1] table what was looked up: `repositories`, `passwords` (lists)
+-- @return[2] nil, an error of kind `invalid` listing every problem found
+function ConfigBackup:plan(current, wanted)
+  if type(current) ~= "table" or type(wanted) ~= "table" then
+    error("vbr: configbackup:plan expects the current settings and a table of wishes", 2)
+  end
+  for key in pairs(wanted) do
+    if not WANTED[key] then
+      error("vbr: configbackup:plan: unknown wish '" .. tostring(key) .. "'", 2)
+    end
+  end
+  local client = self.client
+  local settings = ConfigBackup.copy(current)
+  local problems, lookups = {}, {}
+  local function problem(path, message)
+    problems[#problems + 1] = { path = path, message = message }
+  end
+
+  if wanted.enabled ~= nil then settings.isEnabled = wanted.enabled end
+  if wanted.retention ~= nil then settings.restorePointsToKeep = wanted.retention end
+
+  if wanted.schedule ~= nil then
+    local revision = client:revision().name
+    local schedule, why = wanted.schedule, nil
+    if type(schedule) == "string" then schedule, why = ConfigBackup.read_schedule(schedule) end
+    if schedule then
+      local ok, found = schedule_lib.validate(schedule, revision)
+      if ok then
+        -- Over the server's own schedule: its style, its unknown fields.
+        local rendered, render_why = schedule_lib.render(schedule, revision,
+          { like = type(current.schedule) == "table" and current.schedule or nil })
+        if rendered then settings.schedule = rendered else problem("schedule", render_why) end
+      else
+        for _, p in ipairs(found) do problem("schedule." .. p.path, p.message) end
+      end
+    else
+      problem("schedule", why)
+    end
+  end
+
+  if wanted.repository ~= nil then
+    local list, err = client:repositories()
+    if not list then return nil, err end
+    lookups.repositories = list
+    local found, why = ConfigBackup.find(list, wanted.repository, "name", "repository")
+    if found then
+      local ok, refused = ConfigBackup.can_hold_backup(found)
+      if ok then
+        settings.backupRepositoryId = found.id
+      else
+        problem("backupRepositoryId", refused)
+      end
+    else
+      problem("backupRepositoryId", why)
+    end
+  end
+
+  if wanted.encryption ~= nil then
+    if type(settings.encryption) ~= "table" then settings.encryption = {} end
+    if wanted.encryption == "off" or wanted.encryption == false then
+      settings.encryption.isEnabled = false      -- passwordId stays: the API requires one
+    else
+      local list, err = client:encryption_passwords()
+      if not list then return nil, err end
+      lookups.passwords = list
+      local found, why = ConfigBackup.find(list, wanted.encryption, "hint", "encryption password")
+      if found then
+        settings.encryption.isEnabled = true
+        settings.encryption.passwordId = found.id
+      else
+        problem("encryption.passwordId", why)
+      end
+    end
+  end
+
+  if wanted.snmp ~= nil then
+    smtp_of(settings)                            -- makes sure notifications exists
+    settings.notifications.SNMPEnabled = wanted.snmp
+  end
+  if wanted.email_to ~= nil then
+    local smtp = smtp_of(settings)
+    smtp.recipients = json.array(ConfigBackup.copy(wanted.email_to))
+    smtp.settingsType = "Custom"
+    smtp.isEnabled = true
+  end
+  if wanted.email ~= nil then smtp_of(settings).isEnabled = wanted.email end
+
+  if #problems > 0 then
+    -- Everything wrong at once: what the model says of the rest as well.
+    local reported = {}
+    for _, p in ipairs(problems) do reported[p.path] = true end
+    local ok, more = self:check(settings)
+    if not ok and type(more) == "table" and type(more.problems) == "table" then
+      for _, p in ipairs(more.problems) do
+        if not reported[p.path] then problem(p.path, p.message) end
+      end
+    end
+    table.sort(problems, function(a, b) return a.path < b.path end)
+    return nil, client:invalid(problems, "PUT", PATH)
+  end
+  return settings, lookups
+end
+
+--- Reads the settings, applies `wanted` (see `plan`), checks and writes
+-- them in one PUT. Nothing is sent when anything is wrong.
+-- @treturn table the settings as the server now holds them
+function ConfigBackup:change(wanted)
+  local current, err = self:get()
+  if not current then return nil, err end
+  local settings
+  settings, err = self:plan(current, wanted)
+  if not settings then return nil, err end
+  return self:put(settings)
 end
 
 --- Turns the configuration backup job on.
 function ConfigBackup:enable()
-  return self:edit { isEnabled = true }
+  return self:change { enabled = true }
 end
 
 --- Turns the configuration backup job off.
 function ConfigBackup:disable()
-  return self:edit { isEnabled = false }
+  return self:change { enabled = false }
 end
 
 --- Sets how many restore points to keep (1 to 255).
@@ -108,32 +306,8 @@ function ConfigBackup:set_retention(count)
   if type(count) ~= "number" then
     error("vbr: set_retention expects a number of restore points, got " .. type(count), 2)
   end
-  return self:edit { restorePointsToKeep = count }
+  return self:change { retention = count }
 end
-
--- Finds the one item of `list` whose `id` is `wanted`, or whose `field`
--- equals it case-insensitively.
-local function find_one(list, wanted, field, what, client)
-  local by_name = {}
-  for _, item in ipairs(list) do
-    if item.id == wanted then return item end
-    if type(item[field]) == "string" and lower(item[field]) == lower(wanted) then
-      by_name[#by_name + 1] = item
-    end
-  end
-  if #by_name == 1 then return by_name[1] end
-  local names = {}
-  for i, item in ipairs(list) do names[i] = "'" .. tostring(item[field]) .. "'" end
-  if #by_name > 1 then
-    return nil, client:invalid({ { path = what, message = "'" .. wanted
-      .. "' names more than one; give the id instead" } })
-  end
-  return nil, client:invalid({ { path = what, message = "no " .. field .. " or id '"
-    .. wanted .. "' (there are: " .. (#names > 0 and concat(names, ", ") or "none") .. ")" } })
-end
-
--- Repository types that cannot hold the configuration backup.
-local NOT_A_TARGET = { ExtendableRepository = true, ScaleOut = true }
 
 --- Stores the configuration backup on another repository.
 -- @tparam string repository its name or id, as listed by
@@ -142,18 +316,7 @@ function ConfigBackup:set_repository(repository)
   if type(repository) ~= "string" then
     error("vbr: set_repository expects a repository name or id, got " .. type(repository), 2)
   end
-  local list, err = self.client:repositories()
-  if not list then return nil, err end
-  local found
-  found, err = find_one(list, repository, "name", "backupRepositoryId", self.client)
-  if not found then return nil, err end
-  local kind = tostring(found.type)
-  if NOT_A_TARGET[kind] or kind:find("External$") then
-    return nil, self.client:invalid({ { path = "backupRepositoryId", message = "repository '"
-      .. tostring(found.name) .. "' is of type " .. kind
-      .. ", which cannot hold the configuration backup" } })
-  end
-  return self:edit { backupRepositoryId = found.id }
+  return self:change { repository = repository }
 end
 
 --- Turns encryption on with a password, or off.
@@ -161,50 +324,21 @@ end
 --   `client:encryption_passwords()`; or `false` (or `"off"`) to turn
 --   encryption off (the password id is kept, the API requires one)
 function ConfigBackup:set_encryption(password)
-  if password == false or password == "off" then
-    return self:edit { encryption = { isEnabled = false } }
-  end
-  if type(password) ~= "string" then
+  if password ~= false and type(password) ~= "string" then
     error("vbr: set_encryption expects a password hint or id, or false, got "
       .. type(password), 2)
   end
-  local list, err = self.client:encryption_passwords()
-  if not list then return nil, err end
-  local found
-  found, err = find_one(list, password, "hint", "encryption.passwordId", self.client)
-  if not found then return nil, err end
-  return self:edit { encryption = { isEnabled = true, passwordId = found.id } }
+  return self:change { encryption = password }
 end
 
 --- Sets the schedule.
--- @param schedule a `vbr.schedule` table, or text that `vbr.schedule.parse`
---   reads (`"weekdays at 22:00"`)
+-- @param schedule a `vbr.schedule` table, a template name (`"nightly"`) or
+--   text that `vbr.schedule.parse` reads (`"weekdays at 22:00"`)
 function ConfigBackup:set_schedule(schedule)
-  if type(schedule) == "string" then
-    local parsed, err = schedule_lib.parse(schedule)
-    if not parsed then
-      return nil, self.client:invalid({ { path = "schedule", message = err } })
-    end
-    schedule = parsed
-  elseif type(schedule) ~= "table" then
+  if type(schedule) ~= "string" and type(schedule) ~= "table" then
     error("vbr: set_schedule expects a schedule table or text, got " .. type(schedule), 2)
   end
-  local revision = self.client:revision()
-  local ok, problems = schedule_lib.validate(schedule, revision.name)
-  if not ok then
-    for _, problem in ipairs(problems) do problem.path = "schedule." .. problem.path end
-    return nil, self.client:invalid(problems)
-  end
-  local current, err = self:get()
-  if not current then return nil, err end
-  -- Rendered over the server's own schedule: its style, its unknown fields.
-  local rendered, why = schedule_lib.render(schedule, revision.name, { like = current.schedule })
-  if not rendered then
-    return nil, self.client:invalid({ { path = "schedule", message = why } })
-  end
-  local settings = json.copy(current)
-  settings.schedule = rendered
-  return self:put(settings)
+  return self:change { schedule = schedule }
 end
 
 --- Sets the notifications (SNMP and email), merged into the current ones.
