@@ -42,7 +42,6 @@ build = {
       ["vbr.cli"] = "lua/vbr/cli.lua",
       ["vbr.cli.configbackup"] = "lua/vbr/cli/configbackup.lua",
       ["vbr.cli.diff"] = "lua/vbr/cli/diff.lua",
-      ["vbr.cli.json_pretty"] = "lua/vbr/cli/json_pretty.lua",
       ["vbr.cli.plan"] = "lua/vbr/cli/plan.lua",
       ["vbr.cli.progress"] = "lua/vbr/cli/progress.lua",
       ["vbr.cli.schedule"] = "lua/vbr/cli/schedule.lua",

@@ -81,3 +81,31 @@ describe("spec.support.json_equal", function()
     assert.is_true((same_json('{"a":[1,{}],"b":null}', '{"b":null,"a":[1,{}]}')))
   end)
 end)
+
+describe("vbr.json.encode_pretty", function()
+  it("says what encode says, indented, with sorted keys", function()
+    local text = [[{"b":[],"a":{"z":null,"y":[1,2]},"u":"http://x/y","e":{}}]]
+    local value = assert(json.decode(text))
+    local pretty = assert(json.encode_pretty(value))
+    local same, difference = same_json(text, pretty)
+    assert(same, difference)
+    assert.equal('{\n  "a": {\n    "y": [1, 2],\n    "z": null\n  },\n  "b": [],\n'
+      .. '  "e": {},\n  "u": "http://x/y"\n}\n', pretty)
+  end)
+
+  it("puts long arrays one item a line", function()
+    local long = json.array {}
+    for i = 1, 30 do long[i] = "item" .. i end
+    local pretty = assert(json.encode_pretty({ list = long }))
+    assert.matches('\n    "item1",\n', pretty, 1, true)
+  end)
+end)
+
+describe("vbr.json numbers", function()
+  it("reads whole numbers as integers where Lua has them", function()
+    local value = assert(json.decode('{"n":10,"x":1.5,"a":[3]}'))
+    assert.equal("10", tostring(value.n))
+    assert.equal("3", tostring(value.a[1]))
+    assert.equal(1.5, value.x)
+  end)
+end)

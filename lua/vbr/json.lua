@@ -17,11 +17,12 @@
 
 local cjson = require "cjson"
 
-local type, pairs, next, getmetatable, setmetatable =
-      type, pairs, next, getmetatable, setmetatable
+local type, pairs, ipairs, next, getmetatable, setmetatable =
+      type, pairs, ipairs, next, getmetatable, setmetatable
 local find, match, sub, gsub, byte, format =
       string.find, string.match, string.sub, string.gsub, string.byte, string.format
-local concat, floor, huge = table.concat, math.floor, math.huge
+local concat, sort, rep = table.concat, table.sort, string.rep
+local floor, huge = math.floor, math.huge
 
 local codec = cjson.new()       -- private settings, whoever else uses cjson
 codec.decode_max_depth(200)
@@ -121,10 +122,15 @@ local function mark_empty_arrays(text)
   return concat(parts)
 end
 
+-- cjson 2.1.0 reads every number as a float; on Lua 5.3+ whole numbers
+-- become integers again, so that 10 prints as 10, not 10.0.
+local tointeger = math.tointeger or function(n) return n end
+
 -- Marks arrays, turns object nulls into remembered nils, restores empty
--- arrays; in place.
+-- arrays and integers; in place.
 local function restore(value)
   if value == EMPTY_ARRAY then return setmetatable({}, array_mt) end
+  if type(value) == "number" then return tointeger(value) or value end
   if type(value) ~= "table" then return value end
   if value[1] ~= nil then                        -- cjson arrays are dense
     for i = 1, #value do value[i] = restore(value[i]) end
@@ -133,7 +139,7 @@ local function restore(value)
   for key, member in pairs(value) do
     if member == codec.null then
       json.set_null(value, key)
-    elseif type(member) == "table" or member == EMPTY_ARRAY then
+    elseif type(member) == "table" or type(member) == "number" or member == EMPTY_ARRAY then
       value[key] = restore(member)
     end
   end
@@ -195,6 +201,79 @@ function json.encode(value)
   if find(text, WRITTEN_MARK, 1, true) then
     text = gsub(text, '"\\u0000vbr:([^"]*)"', "%1")
   end
+  return text
+end
+
+-- A scalar of a prepared value, as cjson writes it, marks resolved and
+-- "\/" written "/" (escapes are read pairwise so that "\\/" stays).
+local function write_scalar(value)
+  local text = codec.encode(value)
+  if find(text, WRITTEN_MARK, 1, true) then
+    return (gsub(text, '^"\\u0000vbr:(.*)"$', "%1"))
+  end
+  if find(text, "\\/") then
+    text = gsub(text, "\\(.)", function(c) return c == "/" and "/" or "\\" .. c end)
+  end
+  return text
+end
+
+-- Arrays of plain values up to this width stay on one line.
+local FLAT_WIDTH = 72
+
+local function write_pretty(value, depth, out)
+  if type(value) ~= "table" then
+    out[#out + 1] = write_scalar(value)
+    return
+  end
+  local inner = rep("  ", depth + 1)
+  if value[1] ~= nil then                         -- an array (prepare kept it dense)
+    local flat = {}
+    for i = 1, #value do
+      if type(value[i]) == "table" then flat = nil break end
+      flat[i] = write_scalar(value[i])
+    end
+    local line = flat and "[" .. concat(flat, ", ") .. "]"
+    if line and #line <= FLAT_WIDTH then
+      out[#out + 1] = line
+      return
+    end
+    out[#out + 1] = "[\n"
+    for i = 1, #value do
+      out[#out + 1] = inner
+      write_pretty(value[i], depth + 1, out)
+      out[#out + 1] = i < #value and ",\n" or "\n"
+    end
+    out[#out + 1] = rep("  ", depth) .. "]"
+    return
+  end
+  local keys = {}
+  for key in pairs(value) do keys[#keys + 1] = key end
+  if #keys == 0 then
+    out[#out + 1] = "{}"
+    return
+  end
+  sort(keys)
+  out[#out + 1] = "{\n"
+  for i, key in ipairs(keys) do
+    out[#out + 1] = inner .. write_scalar(key) .. ": "
+    write_pretty(value[key], depth + 1, out)
+    out[#out + 1] = i < #keys and ",\n" or "\n"
+  end
+  out[#out + 1] = rep("  ", depth) .. "}"
+end
+
+local function encode_pretty_prepared(value)
+  local out = {}
+  write_pretty(prepare(value), 0, out)
+  out[#out + 1] = "\n"
+  return concat(out)
+end
+
+--- Encodes like `encode`, for people: indented, object keys sorted, short
+-- arrays on one line, a final newline; stable, so files diff well.
+function json.encode_pretty(value)
+  local ok, text = pcall(encode_pretty_prepared, value)
+  if not ok then return nil, text end
   return text
 end
 

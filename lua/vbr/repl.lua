@@ -14,8 +14,8 @@
 local pretty = require "vbr.pretty"
 local json = require "vbr.json"
 
-local type, tostring, select, pairs, setmetatable, getmetatable, xpcall, load =
-      type, tostring, select, pairs, setmetatable, getmetatable, xpcall, load
+local type, tostring, select, setmetatable, xpcall, load =
+      type, tostring, select, setmetatable, xpcall, load
 local concat = table.concat
 
 local repl = {}
@@ -63,28 +63,9 @@ local function pack(...)
   return { n = select("#", ...), ... }
 end
 
-local tointeger = math.tointeger            -- nil before Lua 5.3: no floats to tidy
-
---- A copy of `value` for printing, with whole floats as integers (cjson
--- decodes every number as a float on Lua 5.3+, so `10` would print `10.0`).
--- Metatables (array marks) are kept; objects that print themselves are not
--- copied.
-function repl.tidy(value, seen)
-  if type(value) == "number" then return tointeger and tointeger(value) or value end
-  if type(value) ~= "table" or value == json.null then return value end
-  local mt = getmetatable(value)
-  if mt and mt.__tostring then return value end
-  seen = seen or {}
-  if seen[value] then return seen[value] end
-  local out = {}
-  seen[value] = out
-  for key, member in pairs(value) do out[key] = repl.tidy(member, seen) end
-  return setmetatable(out, mt)
-end
-
 local function show(value)
-  if type(value) == "table" or value == json.null then return pretty.format(repl.tidy(value)) end
-  return tostring(repl.tidy(value))
+  if type(value) == "table" or value == json.null then return pretty.format(value) end
+  return tostring(value)
 end
 
 --- Runs the prompt until end of input or `exit()`.

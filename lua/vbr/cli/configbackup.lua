@@ -6,7 +6,6 @@ local schedule_lib = require "vbr.schedule"
 local plan = require "vbr.cli.plan"
 local diff = require "vbr.cli.diff"
 local progress = require "vbr.cli.progress"
-local json_pretty = require "vbr.cli.json_pretty"
 local sessions = require "vbr.cli.sessions"
 local EXIT = require("vbr.env").EXIT
 
@@ -115,7 +114,7 @@ function commands.show(ctx, args)
   local client, settings, code = connect_and_get(ctx)
   if not client then return code end
   if args.json then
-    ctx.stdout:write(assert(json_pretty.encode(settings)))
+    ctx.stdout:write(assert(json.encode_pretty(settings)))
     return EXIT.ok
   end
   -- The names are a courtesy: without the right to list them, ids are shown.
@@ -247,7 +246,7 @@ function commands.export(ctx, args)
   if not client then return code end
   -- The wanted state: when the last backup ran is not part of it.
   settings.lastSuccessfulBackup = nil
-  local text = assert(json_pretty.encode(settings))
+  local text = assert(json.encode_pretty(settings))
   if args.file == "-" then
     ctx.stdout:write(text)
     return EXIT.ok

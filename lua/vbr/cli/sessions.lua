@@ -4,8 +4,6 @@
 
 local json = require "vbr.json"
 local pretty = require "vbr.pretty"
-local json_pretty = require "vbr.cli.json_pretty"
-local repl = require "vbr.repl"
 local EXIT = require("vbr.env").EXIT
 
 local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
@@ -83,7 +81,7 @@ function commands.log_lines(records, indent)
 end
 
 local function write_json(ctx, value)
-  local text, why = json_pretty.encode(value)
+  local text, why = json.encode_pretty(value)
   if not text then
     ctx:tell("vbr: cannot write JSON: " .. tostring(why))
     return EXIT.refused
@@ -138,7 +136,7 @@ function commands.show(ctx, args)
   local session, code = session_of(ctx, args)
   if not session then return code end
   if args.json then return write_json(ctx, commands.plain(session)) end
-  ctx:say(pretty.format(repl.tidy(commands.plain(session))))
+  ctx:say(pretty.format(commands.plain(session)))
   return EXIT.ok
 end
 
