@@ -21,6 +21,7 @@ native Lua tables.]],
 dependencies = {
    "lua >= 5.1",
    "lua-cjson",
+   "argparse >= 0.7",   -- the vbr command
 }
 external_dependencies = {
    -- No `header`: Debian keeps curl.h in a multiarch directory that

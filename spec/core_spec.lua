@@ -189,7 +189,7 @@ describe("vbr.core", function()
       assert.is_true(core.is_error(err))
       assert.is_false(core.is_error({}))
       assert.is_false(core.is_error("x"))
-      assert.equal("vbr: api error 403 AccessDenied: no (GET /api/v1/configBackup)", tostring(err))
+      assert.equal("vbr: API error 403 AccessDenied: no (GET /api/v1/configBackup)", tostring(err))
     end)
   end)
 
@@ -761,7 +761,7 @@ describe("vbr.core", function()
       assert.equal("api", err.kind)
       assert.equal(403, err.status)
       assert.equal("AccessDenied", err.code)
-      assert.matches("^vbr: api error 403 AccessDenied: .+ %(GET /api/v1/configBackup%)$",
+      assert.matches("^vbr: API error 403 AccessDenied: .+ %(GET /api/v1/configBackup%)$",
         tostring(err))
       local _, missing = client():request("GET",
         "/api/v1/sessions/00000000-0000-4000-8000-000000000000")

@@ -157,6 +157,29 @@ static void push_error(lua_State *L, const vbr_error *e)
 }
 
 /* vbr: api error 403 AccessDenied: message (GET /api/v1/configBackup) */
+/* How a kind reads in a message: the Lua layer's kinds are no "errors" of a
+ * protocol, so "invalid error" would read oddly. */
+static const char *kind_label(const char *kind)
+{
+    static const struct { const char *kind, *label; } labels[] = {
+        {"invalid", "invalid input"},
+        {"conflict", "conflict"},
+        {"failed", "session failed"},
+        {"timeout", "timeout"},
+        {"network", "network error"},
+        {"tls", "TLS error"},
+        {"http", "HTTP error"},
+        {"api", "API error"},
+        {"auth", "login refused"},
+        {"decode", "decode error"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(kind, labels[i].kind) == 0)
+            return labels[i].label;
+    return kind;
+}
+
 static int error_tostring(lua_State *L)
 {
     luaL_Buffer b;
@@ -171,8 +194,7 @@ static int error_tostring(lua_State *L)
     luaL_buffinit(L, &b);
     luaL_addstring(&b, "vbr: ");
     s = lua_tostring(L, 2);
-    luaL_addstring(&b, s ? s : "unknown");
-    luaL_addstring(&b, " error");
+    luaL_addstring(&b, kind_label(s ? s : "unknown"));
     if ((s = lua_tostring(L, 3)) != NULL) {
         luaL_addchar(&b, ' ');
         luaL_addstring(&b, s);
@@ -261,8 +283,11 @@ static int decode_fields_protected(lua_State *L)
         } else if (!f->want_number && lua_type(L, -1) == LUA_TSTRING) {
             size_t n;
             const char *s = lua_tolstring(L, -1, &n);
-            f->str = vbr_strndup(s, n);
-            f->present = f->str != NULL;
+            /* "\u0000" would cut a C string short: treated as absent */
+            if (memchr(s, '\0', n) == NULL) {
+                f->str = vbr_strndup(s, n);
+                f->present = f->str != NULL;
+            }
         }
         lua_pop(L, 1);
     }
@@ -375,11 +400,23 @@ static VBR_NORETURN void opt_error(lua_State *L, const char *name,
                       luaL_typename(L, -1));
 }
 
+/* Every string option ends up in C strings (a NUL would cut it short) and
+ * all but the form-encoded username and password in request lines or
+ * headers (CR or LF would inject one): refused, without echoing the value. */
 static const char *opt_string(lua_State *L, const char *name)
 {
+    size_t len;
+    const char *s;
+    int form_encoded = strcmp(name, "username") == 0 ||
+                       strcmp(name, "password") == 0;
     if (lua_type(L, -1) != LUA_TSTRING)
         opt_error(L, name, "a string");
-    return lua_tostring(L, -1);
+    s = lua_tolstring(L, -1, &len);
+    if (memchr(s, '\0', len) != NULL ||
+        (!form_encoded && strpbrk(s, "\r\n") != NULL))
+        raise_error(L, "vbr: option '%s' must not contain %s", name,
+                    form_encoded ? "NUL" : "CR, LF or NUL");
+    return s;
 }
 
 static double opt_number(lua_State *L, const char *name, double min,
@@ -522,8 +559,10 @@ static void push_normalised_url(lua_State *L, const char *url)
                    url);
     host = url + 8;
     end = host + strcspn(host, "/?#");
-    if (end == host || memchr(host, '@', (size_t)(end - host)) != NULL ||
-        strpbrk(url, "?#") != NULL)
+    if (memchr(host, '@', (size_t)(end - host)) != NULL)
+        raise_error(L, "vbr: option 'url' must not hold credentials "
+                       "(user:password@); give username and password");
+    if (end == host || strpbrk(url, "?#") != NULL)
         raise_error(L, "vbr: option 'url' must look like https://host[:port] "
                       "(got \"%s\")", url);
     if (*host == '[') {
@@ -1398,6 +1437,14 @@ int luaopen_vbr_core(lua_State *L)
     if (lua_isfunction(L, -1)) {
         lua_call(L, 0, 1);
         lua_remove(L, -2);
+        /* a hostile server's [[[[... is refused, as vbr.json does */
+        lua_getfield(L, -1, "decode_max_depth");
+        if (lua_isfunction(L, -1)) {
+            lua_pushinteger(L, 200);
+            lua_call(L, 1, 0);
+        } else {
+            lua_pop(L, 1);
+        }
     } else {
         lua_pop(L, 1);
     }
