@@ -99,6 +99,8 @@ struct vbr_job {
     char *url;
     vbr_buf auth;                   /* "Bearer ..." */
     vbr_buf form;                   /* token request body */
+    char *password;                 /* of the login in flight: scrubbed from
+                                     * the server's text, wiped with form */
     vbr_error err;
 };
 
@@ -253,6 +255,34 @@ static void scrub(char *s, const char *secret)
     }
 }
 
+/* The password as given and as sent in the form: scrubbed from text. */
+static void scrub_password(char *text, const char *password)
+{
+    char *esc;
+    if (password == NULL || *password == '\0')
+        return;
+    scrub(text, password);
+    esc = curl_easy_escape(NULL, password, (int)strlen(password));
+    if (esc != NULL) {
+        scrub(text, esc);
+        vbr_wipe(esc, strlen(esc));
+        curl_free(esc);
+    }
+}
+
+/* A token goes into an Authorization header and a form: printable ASCII
+ * without spaces only (RFC 6750 b64token is narrower still), so a hostile
+ * answer cannot inject a header line. */
+static int token_ok(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
 /* ------------------------------------------------------------ JSON fields */
 
 static int json_fields(vbr_engine *e, const char *body, size_t len,
@@ -351,6 +381,52 @@ vbr_stats vbr_engine_stats(const vbr_engine *e)
     return e->stats;
 }
 
+int vbr_engine_tokens(const vbr_engine *e, vbr_tokens *t)
+{
+    memset(t, 0, sizeof *t);
+    t->generation = e->token_gen;
+    t->api_version = e->api_version;
+    if (e->access_token == NULL)
+        return 0;
+    t->access_token = e->access_token;
+    t->refresh_token = e->refresh_token;
+    t->expires_in = e->expires_at - vbr_now();
+    t->lifetime = e->lifetime;
+    return 1;
+}
+
+int vbr_engine_set_tokens(vbr_engine *e, const vbr_tokens *t)
+{
+    char *access, *refresh = NULL, *version = NULL;
+    drop_tokens(e);
+    if (t == NULL || t->access_token == NULL)
+        return 0;
+    if (e->closed || !token_ok(t->access_token) ||
+        (t->refresh_token != NULL && !token_ok(t->refresh_token)) ||
+        (t->api_version != NULL && !vbr_revision_valid(t->api_version)))
+        return -1;
+    access = vbr_strdup(t->access_token);
+    if (t->refresh_token != NULL)
+        refresh = vbr_strdup(t->refresh_token);
+    if (e->api_version == NULL && t->api_version != NULL)
+        version = vbr_strdup(t->api_version);
+    if (access == NULL || (t->refresh_token != NULL && refresh == NULL) ||
+        (e->api_version == NULL && t->api_version != NULL && version == NULL)) {
+        vbr_secret_free(access);
+        vbr_secret_free(refresh);
+        free(version);
+        return -1;
+    }
+    if (version != NULL)
+        e->api_version = version;    /* only "auto" is ever unresolved */
+    e->access_token = access;
+    e->refresh_token = refresh;
+    e->lifetime = t->lifetime > 0 ? t->lifetime
+                  : t->expires_in > 0 ? t->expires_in : DEFAULT_EXPIRES_IN;
+    e->expires_at = vbr_now() + t->expires_in;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ jobs */
 
 /* Point req_method/req_path at the request a purpose stands for. */
@@ -422,6 +498,8 @@ static void clear_step(vbr_job *j)
     j->url = NULL;
     vbr_buf_clear(&j->auth);
     vbr_buf_clear(&j->form);
+    vbr_secret_free(j->password);
+    j->password = NULL;
     memset(&j->step, 0, sizeof j->step);
 }
 
@@ -496,6 +574,7 @@ static const vbr_step *finish_fail(vbr_job *j, const failure *f)
     size_t code_len = f->code ? strlen(f->code) : 0;
     snprintf(text, sizeof text, "%.*s%s", MAX_MESSAGE, f->text ? f->text : "",
              f->suffix ? f->suffix : "");
+    scrub_password(text, j->password);   /* a server may echo the form */
     release_auth(j);
     clear_step(j);
     j->state = JS_FINISHED;
@@ -666,7 +745,7 @@ static const vbr_step *send_token_request(vbr_job *j, int refresh)
                                       strlen(e->username)) ||
                   vbr_buf_adds(&j->form, "&password=") ||
                   vbr_buf_add_escaped(&j->form, password, strlen(password));
-        vbr_secret_free(password);
+        j->password = password;   /* wiped by clear_step */
         if (bad)
             return fail_oom(j);
     }
@@ -867,6 +946,13 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
         free_fields(f, 3);
         return finish_fail(j, &bad);
     }
+    if (!token_ok(f[0].str) || (f[1].str && f[1].str[0] && !token_ok(f[1].str))) {
+        failure bad = {VBR_ERR_DECODE, resp->status, NULL,
+                       "token answer with a token that is not printable "
+                       "ASCII", NULL, 0, 0};
+        free_fields(f, 3);
+        return finish_fail(j, &bad);
+    }
     drop_tokens(e);
     e->access_token = f[0].str;
     e->refresh_token = f[1].str && f[1].str[0] ? f[1].str : NULL;
@@ -978,4 +1064,23 @@ const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
     default:
         return plan(j);
     }
+}
+
+const vbr_step *vbr_job_withdraw(vbr_job *j)
+{
+    if (j == NULL ||
+        (j->state != JS_WAIT_LOGIN && j->state != JS_WAIT_REFRESH))
+        return NULL;
+    if (j->e->stats.requests > 0)
+        j->e->stats.requests--;      /* handed out, never sent */
+    release_auth(j);
+    clear_step(j);                   /* wipes the form */
+    j->state = JS_START;
+    if (j->e->closed) {
+        failure f = {VBR_ERR_NETWORK, 0, NULL, "client is closed", NULL, 0, 0};
+        return finish_fail(j, &f);
+    }
+    if (j->kind == VBR_JOB_LOGIN && j->e->access_token != NULL)
+        return finish_done(j, NULL);
+    return plan(j);
 }

@@ -55,7 +55,12 @@ static void capture(const char *line, size_t n, const char *name,
     v = line + k + 1;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    /* the value ends at the first CR, LF or NUL (a hostile server's bytes
+     * must not reach an error message as a line break) */
+    for (k = 0; v + k < end && v[k] != '\r' && v[k] != '\n' && v[k] != '\0';)
+        k++;
+    end = v + k;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
     snprintf(out, outlen, "%.*s", (int)(end - v), v);
 }
