@@ -1,6 +1,6 @@
 -- A small OpenAPI 3.0 schema validator and shaper, driven by one revision's
--- document. Values come from vbrsim.json so arrays, objects and float-written
--- numbers can be told apart. Pure Lua: the specs load it too.
+-- document. Values come from vbrsim.json so arrays and objects can be told
+-- apart. Pure Lua: the specs load it too.
 local json = require "vbrsim.json"
 local util = require "vbrsim.util"
 
@@ -48,15 +48,15 @@ local function fail(path, message)
   return { path = path == "" and "(body)" or path, message = message }
 end
 
-local function check_scalar(node, value, path, parent, key, options)
+local function check_scalar(node, value, path, options)
   local kind = type_of(node)
   if kind == "string" then
     if type(value) ~= "string" then return fail(path, "must be a string") end
   elseif kind == "boolean" then
     if type(value) ~= "boolean" then return fail(path, "must be a boolean") end
   elseif kind == "integer" then
-    local written_as_float = parent and json.written_as_float(parent, key)
-    if type(value) ~= "number" or floor(value) ~= value or written_as_float then
+    -- By value: 10.0 is the integer 10 (the decoder keeps no number text).
+    if type(value) ~= "number" or floor(value) ~= value then
       return fail(path, "must be an integer")
     end
     if node.format == "int32" and (value < -INT32 or value >= INT32) then
@@ -108,10 +108,10 @@ local function check_object(document, node, value, path, options)
   for _, k in ipairs(keys) do
     local sub = properties[k]
     if sub then
-      local err = validate(document, sub, value[k], join(path, k), options, value, k)
+      local err = validate(document, sub, value[k], join(path, k), options)
       if err then return err end
     elseif type(extra) == "table" then
-      local err = validate(document, extra, value[k], join(path, k), options, value, k)
+      local err = validate(document, extra, value[k], join(path, k), options)
       if err then return err end
     elseif extra == false and not (allowed_extra and allowed_extra[k]) then
       local owner = options.revision or "this revision"
@@ -124,7 +124,7 @@ end
 local function check_array(document, node, value, path, options)
   local seen = {}
   for i, item in ipairs(value) do
-    local err = validate(document, node.items or {}, item, join(path, i), options, value, i)
+    local err = validate(document, node.items or {}, item, join(path, i), options)
     if err then return err end
     if node.uniqueItems and type(item) ~= "table" then
       if seen[item] then return fail(join(path, i), "duplicates an earlier item") end
@@ -134,7 +134,7 @@ local function check_array(document, node, value, path, options)
   return nil
 end
 
-validate = function(document, node, value, path, options, parent, key)
+validate = function(document, node, value, path, options)
   node = document:resolve(node)
   if type(node) ~= "table" then return nil end
   if value == json.null then
@@ -145,13 +145,13 @@ validate = function(document, node, value, path, options, parent, key)
     local resolved = document:resolve(member)
     -- allOf members are checked as parts; the whole object's keys are checked below.
     if resolved and (resolved.enum or resolved.format) then
-      local err = check_scalar(resolved, value, path, parent, key, options)
+      local err = check_scalar(resolved, value, path, options)
       if err then return err end
     end
   end
   if node.oneOf then
     local variant = pick_variant(document, node, value)
-    if variant then return validate(document, variant, value, path, options, parent, key) end
+    if variant then return validate(document, variant, value, path, options) end
   end
   local kind = type_of(node)
   if kind == "object" then
@@ -161,7 +161,7 @@ validate = function(document, node, value, path, options, parent, key)
     if not json.is_array(value) then return fail(path, "must be an array") end
     return check_array(document, node, value, path, options)
   end
-  return check_scalar(node, value, path, parent, key, options)
+  return check_scalar(node, value, path, options)
 end
 
 local function default_formats()
@@ -182,7 +182,7 @@ function schema.validate(document, node, value, options)
   local formats = default_formats()
   for name, check in pairs(options.formats or {}) do formats[name] = check end
   options.formats = formats
-  return validate(document, node, value, "", options, nil, nil)
+  return validate(document, node, value, "", options)
 end
 
 -- Copy of value keeping only what the schema knows (properties and required
