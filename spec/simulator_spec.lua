@@ -415,11 +415,12 @@ describe("VBR simulator", function()
     end)
 
     it("uses the configured access-token lifetime and answers 401 ExpiredToken after it", function()
-      server:config { token_lifetime = 1 }
+      -- 2 s: room for the first call on a busy machine; later than 2 s it must be expired
+      server:config { token_lifetime = 2 }
       local token, _, data = login(ADMIN)
-      assert.equal(1, data.expires_in)
+      assert.equal(2, data.expires_in)
       assert.equal(200, request { path = "/api/v1/sessions", token = token }.status)
-      sleep(1.1)
+      sleep(2.1)
       local res = request { path = "/api/v1/sessions", token = token }
       assert.equal(401, res.status)
       assert.equal("ExpiredToken", error_of(res))
@@ -764,18 +765,35 @@ describe("VBR simulator", function()
     end)
 
     it("runs Starting -> Working -> Stopped, progress rising, then lastSuccessfulBackup", function()
-      server:config { session_duration = 1 }
+      -- Watched by polling, not by sleeps timed to land in a phase: a slow
+      -- machine sees fewer polls, never a different order.
+      server:config { session_duration = 2 }
       local before = get_config(admin_token).lastSuccessfulBackup
       local started = start_backup().data
-      sleep(0.5)
-      local working = session(started.id)
-      assert.equal("Working", working.state)
-      assert.is_true(working.progressPercent > 0 and working.progressPercent < 100)
-      assert.is_nil(working.endTime)
-      assert.equal("None", working.result.result)
-      assert.are_not.equal(started.id, get_config(admin_token).lastSuccessfulBackup.sessionId)
-      sleep(0.6)
-      local done = session(started.id)
+      assert.equal("Starting", started.state)
+      local rank = { Starting = 1, Working = 2, Stopped = 3 }
+      local last, progress, checked_while_working = started, 0, false
+      for _ = 1, 300 do
+        local now = session(started.id)
+        assert.is_true(rank[now.state] >= rank[last.state], last.state .. " -> " .. now.state)
+        assert.is_true(now.progressPercent >= progress, "progress fell")
+        last, progress = now, now.progressPercent
+        if now.state == "Stopped" then break end
+        assert.is_nil(now.endTime)
+        assert.equal("None", now.result.result)
+        if now.state == "Working" then
+          assert.is_true(now.progressPercent > 0 and now.progressPercent < 100)
+          -- lastSuccessfulBackup read while the run provably had not ended yet
+          local current = get_config(admin_token).lastSuccessfulBackup
+          if session(started.id).state == "Working" then
+            assert.are_not.equal(started.id, current.sessionId)
+            checked_while_working = true
+          end
+        end
+        sleep(0.1)
+      end
+      assert.is_true(checked_while_working, "never saw the session Working")
+      local done = last
       assert.equal("Stopped", done.state)
       assert.equal(100, done.progressPercent)
       assert.equal("Success", done.result.result)
@@ -787,7 +805,7 @@ describe("VBR simulator", function()
     end)
 
     it("refuses a second start while one runs, naming the running session", function()
-      server:config { session_duration = 5 }
+      server:config { session_duration = 600 }  -- still running however slow the next call
       local first = start_backup().data
       local res = start_backup()
       assert.equal(400, res.status)
@@ -835,7 +853,7 @@ describe("VBR simulator", function()
     end)
 
     it("stops a running session: Stopped, canceled; stopping again changes nothing", function()
-      server:config { session_duration = 5 }
+      server:config { session_duration = 600 }  -- the stop always comes before the natural end
       local started = start_backup().data
       local stop_path = "/api/v1/sessions/" .. started.id .. "/stop"
       local res = request { method = "POST", path = stop_path, token = admin_token }
@@ -1027,15 +1045,27 @@ describe("VBR simulator", function()
     end)
 
     it("drops the connection after processing: the backup did start", function()
-      server:config { session_duration = 5 }
+      -- a run far longer than the case: the new session is still running when listed
+      server:config { session_duration = 600 }
+      local before = request { path = "/api/v1/sessions?typeFilter=ConfigurationBackup",
+                               token = admin_token }.data
       server:fault { kind = "reset_after", method = "POST", path = "/api/v1/configBackup/backup" }
       local res = request { method = "POST", path = "/api/v1/configBackup/backup",
                             token = admin_token }
       assert.equal(52, res.exit)
       local list = request { path = "/api/v1/sessions?typeFilter=ConfigurationBackup",
                              token = admin_token }.data
-      assert.equal(2, list.pagination.total)
-      assert.equal("Starting", list.data[1].state)
+      assert.equal(before.pagination.total + 1, list.pagination.total)
+      local newest = list.data[1]
+      assert.are_not.equal(before.data[1].id, newest.id)
+      -- Starting or Working depends on how fast the list came; either way it runs
+      assert.is_true(newest.state == "Starting" or newest.state == "Working", newest.state)
+      assert.is_nil(newest.endTime)
+      -- and a second start is refused because of it
+      local again = request { method = "POST", path = "/api/v1/configBackup/backup",
+                              token = admin_token }
+      assert.equal(400, again.status)
+      assert.equal(newest.id, again.data.resourceId)
     end)
 
     it("sends malformed and truncated JSON, and a body shorter than announced", function()
