@@ -794,6 +794,8 @@ static void push_query(lua_State *L, int idx)
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING)
             raise_error(L, "vbr: query keys must be strings");
+        if (strlen(lua_tostring(L, -2)) != compat_rawlen(L, -2))
+            raise_error(L, "vbr: query keys must not contain NUL");
         if (!query_part_ok(L, -1)) {
             size_t k, n;
             if (!lua_istable(L, -1))
@@ -864,6 +866,7 @@ static void push_query(lua_State *L, int idx)
 static void check_vbr_call(lua_State *L, int first, vbr_call *a)
 {
     int i, opts = first + 2;
+    size_t len;
     memset(a, 0, sizeof *a);
     a->method = luaL_checkstring(L, first);
     for (i = 0; methods[i] != NULL; i++)
@@ -872,10 +875,11 @@ static void check_vbr_call(lua_State *L, int first, vbr_call *a)
     if (methods[i] == NULL)
         raise_error(L, "vbr: method must be one of GET, POST, PUT, DELETE, "
                       "PATCH (got '%s')", a->method);
-    a->path = luaL_checkstring(L, first + 1);
-    if (a->path[0] != '/' || strpbrk(a->path, " \t\r\n") != NULL)
+    a->path = luaL_checklstring(L, first + 1, &len);
+    if (a->path[0] != '/' || strpbrk(a->path, " \t\r\n") != NULL ||
+        strlen(a->path) != len)
         raise_error(L, "vbr: path must start with / and hold no whitespace "
-                      "(got '%s')", a->path);
+                      "or NUL (got '%s')", a->path);
     if (lua_isnoneornil(L, opts))
         return;
     luaL_checktype(L, opts, LUA_TTABLE);
