@@ -557,6 +557,10 @@ static void push_normalised_url(lua_State *L, const char *url)
     if (strncmp(url, "https://", 8) != 0)
         raise_error(L, "vbr: option 'url' must start with https:// (got \"%s\")",
                    url);
+    for (end = url; *end != '\0'; end++)
+        if ((unsigned char)*end <= 0x20 || *end == 0x7f)
+            raise_error(L, "vbr: option 'url' must not contain spaces or "
+                           "control characters");
     host = url + 8;
     end = host + strcspn(host, "/?#");
     if (memchr(host, '@', (size_t)(end - host)) != NULL)
