@@ -16,7 +16,8 @@ lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1))
 BUSTED    := /usr/bin/busted
 LUA_ENV    = LUA_PATH='./?.lua;lua/?.lua;lua/?/init.lua;;'
 
-.PHONY: all deps build build-all test lint spec spec-luajit demo valgrind docs clean
+.PHONY: all deps build build-all test lint spec spec-luajit demo valgrind docs clean \
+	asan fuzz fuzz-smoke soak
 
 all: build
 
@@ -51,10 +52,70 @@ test: build-all lint spec-luajit spec
 demo: build
 	@$(LUA_ENV) LUA_CPATH='build/lua5.4/?.so;;' lua5.4 examples/demo.lua
 
+# The whole suite with lua5.4 under memcheck (children started with io.popen,
+# the simulator and the CLI runs, are not traced).
 valgrind: build
 	$(LUA_ENV) valgrind --quiet --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --suppressions=valgrind.supp \
 		lua5.4 $(BUSTED) --run=valgrind
+
+# The whole suite with the core built with AddressSanitizer and UBSan. lua5.4
+# is not instrumented, so libasan is preloaded; children inherit it (the
+# CLI's lua5.4 runs load the same core), leak checks are valgrind's job.
+ASAN_CC    ?= gcc
+ASAN_LIB    = $(shell $(ASAN_CC) -print-file-name=libasan.so)
+build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
+	@mkdir -p $(@D)
+	$(ASAN_CC) -std=gnu99 -fPIC $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		-DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua5.4) \
+		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
+		$(shell pkg-config --libs libcurl)
+
+asan: build build/asan/vbr/core.so
+	$(LUA_ENV) LD_PRELOAD=$(ASAN_LIB) \
+		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		lua5.4 $(BUSTED) --run=asan
+
+# libFuzzer harnesses (fuzz/*.c, seed corpus in fuzz/corpus/<name>/): `make
+# fuzz` runs each FUZZ_SECONDS (300; `make -j2 fuzz` runs two at once), `make
+# fuzz-smoke` 30 s each. New inputs go to build/fuzz/work/, crashes to
+# build/fuzz/artifacts/.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 300
+FUZZERS      := engine response options transport
+FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $(WARNINGS) -DVBR_VERSION='"$(VERSION)"' \
+		-Isrc $(call lua_cflags,lua5.4) $(shell pkg-config --cflags libcurl)
+fuzz_sources_engine    := fuzz/engine.c src/buf.c
+fuzz_sources_transport := fuzz/transport.c src/buf.c
+fuzz_sources_response  := fuzz/response.c $(SOURCES)
+fuzz_sources_options   := fuzz/options.c $(SOURCES)
+
+build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz_sources_$*) -llua5.4 \
+		$(shell pkg-config --libs libcurl)
+
+fuzz-run-%: build/fuzz/%
+	@mkdir -p build/fuzz/work/$* build/fuzz/artifacts
+	@echo "fuzz: $* for $(FUZZ_SECONDS) s"
+	@build/fuzz/$* -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$*- \
+		build/fuzz/work/$* fuzz/corpus/$* > build/fuzz/$*.log 2>&1 \
+		|| { tail -n 60 build/fuzz/$*.log; exit 1; }
+	@grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' \
+		build/fuzz/$*.log | sed 's/^/fuzz: $*: /'
+
+fuzz: deps $(addprefix fuzz-run-,$(FUZZERS))
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=30
+
+# 100,000 requests against a simulator with 2-second tokens (not in `make test`).
+soak: build
+	$(LUA_ENV) LUA_CPATH='build/lua5.4/?.so;;' lua5.4 bench/soak.lua
 
 # The LDoc reference of lua/ and src/, in docs/.
 docs: deps

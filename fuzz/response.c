@@ -1,0 +1,86 @@
+/*
+ * response.c - libFuzzer harness: what a server sends back, through the Lua
+ * binding's step API (read_response, the engine, push_response with the
+ * core's own cjson decoder, error objects and their __tostring).
+ *
+ * Input: frames separated by "\n===\n".  Frame 1 is "<method> <api_version>"
+ * (e.g. "GET 1.3-rev1" or "POST auto").  Every further frame answers one send
+ * step: "<status>\n<Header: value lines>\n\n<body>", or "ERR <kind> <0|1>
+ * <message>" for a transport failure.  Missing frames answer "reset".
+ *
+ * Invariants (abort): no send step carries CR, LF or NUL in its URL or in a
+ * header value, whatever the server answered (an access token taken from a
+ * token answer goes into the Authorization header).
+ */
+#include "lua_host.h"
+
+static const char DRIVER[] =
+"local core = require 'vbr.core'\n"
+"local find, sub, gmatch, match = string.find, string.sub, string.gmatch, string.match\n"
+"local function split(s, sep)\n"
+"  local out, pos = {}, 1\n"
+"  while true do\n"
+"    local a, b = find(s, sep, pos, true)\n"
+"    if not a then out[#out + 1] = sub(s, pos); return out end\n"
+"    out[#out + 1] = sub(s, pos, a - 1); pos = b + 1\n"
+"  end\n"
+"end\n"
+"local function clean(what, v)\n"
+"  if find(v, '[\\r\\n%z]') then error('INVARIANT: ' .. what .. ' holds CR, LF or NUL: ' .. ('%q'):format(v), 0) end\n"
+"end\n"
+"local function check(step)\n"
+"  if step.action ~= 'send' then return end\n"
+"  clean('url', step.url)\n"
+"  for k, v in pairs(step.headers) do clean('header ' .. k, v) end\n"
+"end\n"
+"local function answer(frame)\n"
+"  local kind, sent, msg = match(frame, '^ERR (%S+) (%d)%s?(.*)$')\n"
+"  if kind then return { error = kind, sent = sent == '1', message = msg } end\n"
+"  local head, body = match(frame, '^(.-)\\n\\n(.*)$')\n"
+"  head = head or frame\n"
+"  local status = tonumber(match(head, '^(%d+)')) or 200\n"
+"  local headers = {}\n"
+"  for name, value in gmatch(head, '\\n([^:\\n]+):%s*([^\\n]*)') do headers[name] = value end\n"
+"  return { status = status, headers = headers, body = body }\n"
+"end\n"
+"return function(input)\n"
+"  local frames = split(input, '\\n===\\n')\n"
+"  local method, version = match(frames[1], '^(%u+) (%S+)')\n"
+"  local c = core.new { url = 'https://vbr.example', username = 'svc',\n"
+"    password = 'P@ss w0rd&=%', api_version = version or '1.1-rev0',\n"
+"    retry = { attempts = 3, base_delay = 0, max_delay = 0, max_time = 3600 } }\n"
+"  local job = c:begin(method or 'GET', '/api/v1/configBackup',\n"
+"    method == 'PUT' and { body = '{\"a\":1}' } or nil)\n"
+"  local step, i = job:next(), 2\n"
+"  for _ = 1, 64 do\n"
+"    check(step)\n"
+"    if step.action == 'send' then\n"
+"      local frame = frames[i]; i = i + 1\n"
+"      step = job:next(frame and answer(frame) or { error = 'reset', sent = true })\n"
+"    elseif step.action == 'sleep' then\n"
+"      step = job:next()\n"
+"    else break end\n"
+"  end\n"
+"  if step.action == 'fail' then\n"
+"    local text = tostring(step.err)\n"
+"    if find(text, 'P@ss w0rd', 1, true) then error('INVARIANT: password in ' .. text, 0) end\n"
+"  end\n"
+"  tostring(c); c:stats(); job:close(); c:close()\n"
+"end\n";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_lua_init(DRIVER);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    fuzz_lua_run(data, size);
+    return 0;
+}
