@@ -120,6 +120,7 @@ local ROUTES = {
     return http.json(200, json.object { expired = auth.expire_all(ngx.now()) })
   end,
   ["GET /admin/state"] = function() return http.json(200, state_view()) end,
+  ["GET /admin/tokens"] = function() return http.json(200, auth.issued()) end,
 }
 
 -- content_by_lua entry of the admin server.

@@ -20,6 +20,17 @@ local UNSIMULATED_GRANTS = {
 
 local PRUNE_EVERY = 5000
 
+-- Every token issued since the last reset (admin GET /admin/tokens), so that
+-- specs can look for them where no secret may appear; the first MAX_ISSUED.
+local MAX_ISSUED = 50000
+local issued
+state.on_reset(function() issued = { access = json.array(), refresh = json.array() } end)
+
+function auth.issued()
+  return json.object { access = issued.access, refresh = issued.refresh,
+                       truncated = #issued.access >= MAX_ISSUED }
+end
+
 local function base64url(text)
   return (ngx.encode_base64(text):gsub("+", "-"):gsub("/", "_"):gsub("=", ""))
 end
@@ -55,6 +66,10 @@ local function issue(username, short_term_refresh, now)
   if short_term_refresh then refresh_lifetime = lifetime + 15 * 60 end
   local access = new_access_token(username, now, now + lifetime)
   local refresh = util.random_token(32)
+  if #issued.access < MAX_ISSUED then
+    issued.access[#issued.access + 1] = access
+    issued.refresh[#issued.refresh + 1] = refresh
+  end
   state.tokens[access] = { user = username, expires_at = now + lifetime, refresh = refresh }
   state.refresh_tokens[refresh] = { user = username, access = access,
                                     expires_at = now + refresh_lifetime }

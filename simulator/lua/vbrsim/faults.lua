@@ -22,7 +22,11 @@ local KINDS = {
   truncated_json = { stage = "after", keys = {} },
   short_body = { stage = "after", keys = {} },
   refuse_refresh = { stage = "token", keys = { empty_body = "boolean" } },
+  raw = { stage = "before", keys = { status = "number", content_type = "string",
+                                     headers = "table", body = "string", parts = "table" } },
+  trickle = { stage = "after", keys = { ms = "number", bytes = "number" } },
 }
+local MAX_RAW_BYTES = 64 * 1024 * 1024
 local COMMON_KEYS = { kind = "string", count = "number", method = "string", path = "string" }
 
 -- Kinds that replace or damage an answer; the first pending one that matches
@@ -56,6 +60,22 @@ function faults.check(rule)
   if count < 1 or count % 1 ~= 0 then return nil, "count must be a positive integer" end
   if rule.kind == "delay" and not rule.ms then return nil, "fault delay needs ms" end
   if rule.kind == "status" and not rule.status then return nil, "fault status needs status" end
+  if rule.kind == "raw" then
+    local total = #(rule.body or "")
+    for _, part in ipairs(rule.parts or {}) do
+      if type(part) ~= "table" or (type(part.text) ~= "string" and type(part.base64) ~= "string")
+          or (part.count ~= nil and (type(part.count) ~= "number" or part.count < 0)) then
+        return nil, "raw parts are {text = s | base64 = s, count = n}"
+      end
+      total = total + #(part.text or part.base64) * (part.count or 1)
+    end
+    if total > MAX_RAW_BYTES then return nil, "raw body above 64 MiB" end
+    for name, value in pairs(rule.headers or {}) do
+      if type(value) ~= "string" then
+        return nil, "raw header " .. tostring(name) .. " must be a string"
+      end
+    end
+  end
   local normalized = state.copy(rule)
   normalized.count = count
   normalized.method = rule.method and rule.method:upper()

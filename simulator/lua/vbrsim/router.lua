@@ -151,9 +151,25 @@ local function send(response)
   return ngx.exit(ngx.HTTP_OK)
 end
 
+-- A raw fault's answer: any status, headers and bytes (parts repeat text or
+-- base64-decoded bytes, for huge, deeply nested or non-UTF-8 bodies).
+local function raw_response(rule)
+  local parts = { rule.body or "" }
+  for _, part in ipairs(rule.parts or {}) do
+    local text = part.base64 and ngx.decode_base64(part.base64) or part.text
+    parts[#parts + 1] = text:rep(part.count or 1)
+  end
+  local headers = {}
+  for name, value in pairs(rule.headers or {}) do headers[name] = value end
+  local response = http.response(rule.status or 200, concat(parts), headers)
+  response.content_type = rule.content_type or "application/json; charset=utf-8"
+  return response
+end
+
 -- What a "before" fault answers instead of the server.
 local function fault_response(rule)
   if rule.kind == "reset_before" then return nil end
+  if rule.kind == "raw" then return raw_response(rule) end
   if rule.kind == "empty_401" then
     return http.response(401, nil, { ["WWW-Authenticate"] = "Bearer" })
   end
@@ -199,6 +215,26 @@ local function send_short(response)
   return ngx.exit(444)
 end
 
+-- Headers at once, then the body `bytes` at a time every `ms`: a server that
+-- trickles, so only the client's total timeout ends the exchange.
+local function send_trickle(response, rule)
+  local body, content_type = http.render(response)
+  ngx.status = response.status
+  for name, value in pairs(response.headers) do ngx.header[name] = value end
+  if content_type then ngx.header["Content-Type"] = content_type end
+  ngx.header["Content-Length"] = #body
+  ngx.send_headers()
+  ngx.flush(true)
+  local step = max(1, floor(rule.bytes or 1))
+  for i = 1, #body, step do
+    ngx.sleep((rule.ms or 200) / 1000)
+    if not ngx.print(body:sub(i, i + step - 1)) or not ngx.flush(true) then
+      return ngx.exit(444)
+    end
+  end
+  return ngx.exit(ngx.HTTP_OK)
+end
+
 local function count(method, path)
   local counters = state.counters
   local key = method .. " " .. path
@@ -227,6 +263,7 @@ function router.handle()
   local response = process(method, path, ngx.now())
   if fault then
     if fault.kind == "short_body" then return send_short(response) end
+    if fault.kind == "trickle" then return send_trickle(response, fault) end
     if not damage(response, fault) then return ngx.exit(444) end
   end
   return send(response)
