@@ -368,6 +368,9 @@ end
 -- @tparam[opt] table options `force = true` starts even when a session is
 --   already running (what the server then does is undocumented)
 -- @treturn vbr.session the new session; `session:wait()` follows it
+-- @return[2] nil, err; when the answer was lost after sending
+--   (`err.outcome_unknown`) the start is not sent again, and `err.session` is
+--   the session it created, if the server shows one
 function ConfigBackup:start(options)
   options = options or {}
   if type(options) ~= "table" then
@@ -376,10 +379,14 @@ function ConfigBackup:start(options)
   for key in pairs(options) do
     if key ~= "force" then error("vbr: configbackup:start: unknown option '" .. key .. "'", 2) end
   end
-  if not options.force then
-    local running, err = self:running()
-    if running == nil then return nil, err end
-    if running then
+  -- The sessions before the start: a start whose outcome is unknown (the
+  -- connection broke after sending) finds the one it created among the rest.
+  local before, err = session_lib.list(self.client, { type = "ConfigurationBackup", limit = 20 })
+  if not before then return nil, err end
+  local known = {}
+  for _, running in ipairs(before) do
+    known[running.id] = true
+    if running.state ~= "Stopped" and not options.force then
       return nil, self.client:new_error {
         kind = "conflict",
         method = "POST", path = PATH .. "/backup",
@@ -389,8 +396,23 @@ function ConfigBackup:start(options)
       }
     end
   end
-  local model_table, err = self.client:request("POST", PATH .. "/backup")
-  if not model_table then return nil, err end
+  local model_table
+  model_table, err = self.client:request("POST", PATH .. "/backup")
+  if not model_table then
+    -- Lost after sending, or accepted with an unreadable answer: never sent
+    -- again, but if it did start, say so and hand over the session.
+    if err.outcome_unknown or (err.kind == "decode" and (err.status or 0) < 300) then
+      local after = session_lib.list(self.client, { type = "ConfigurationBackup", limit = 20 })
+      for _, created in ipairs(after or {}) do
+        if not known[created.id] then
+          err.session = created
+          err.message = err.message .. "; the backup did start: session " .. created.id
+          break
+        end
+      end
+    end
+    return nil, err
+  end
   return session_lib.wrap(self.client, model_table)
 end
 
