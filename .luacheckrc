@@ -2,7 +2,7 @@ std = "max"
 max_line_length = 100
 self = false  -- methods need not use self
 include_files = {
-  "lua", "spec", "simulator/lua", "examples", "bench",
+  "lua", "spec", "simulator/lua", "examples", "bench/*.lua",
   "*.rockspec", ".busted", ".luacheckrc",
 }
 

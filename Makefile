@@ -117,6 +117,12 @@ fuzz-smoke:
 soak: build
 	$(LUA_ENV) LUA_CPATH='build/lua5.4/?.so;;' lua5.4 bench/soak.lua
 
+# vbr against wrk, a bare libcurl loop, lua-curl, LuaSec, Python requests and
+# the curl command line, on 127.0.0.1 (bench/README.md; not in `make test`).
+.PHONY: bench
+bench: build-all
+	bench/run
+
 # The LDoc reference of lua/ and src/, in docs/.
 docs: deps
 	ldoc -q .

@@ -1,0 +1,177 @@
+-- Prints the table of `make bench` from the files bench/run wrote.
+--
+--   lua5.4 bench/report.lua RESULTS_DIR RUNS
+local cjson = require "cjson"
+
+local dir, runs = arg[1], tonumber(arg[2])
+local format, concat = string.format, table.concat
+
+local function lines(name)
+  local out = {}
+  local file = io.open(dir .. "/" .. name, "r")
+  if not file then return out end
+  for line in file:lines() do out[#out + 1] = line end
+  file:close()
+  return out
+end
+
+local function split(line)
+  local fields = {}
+  for field in (line .. "|"):gmatch("([^|]*)|") do fields[#fields + 1] = field end
+  return fields
+end
+
+local function median(values)
+  local sorted = {}
+  for i, v in ipairs(values) do sorted[i] = v end
+  table.sort(sorted)
+  local n = #sorted
+  if n == 0 then return nil end
+  if n % 2 == 1 then return sorted[(n + 1) / 2] end
+  return (sorted[n / 2] + sorted[n / 2 + 1]) / 2
+end
+
+local function spread(values, mid)
+  local lo, hi = math.huge, -math.huge
+  for _, v in ipairs(values) do
+    if v < lo then lo = v end
+    if v > hi then hi = v end
+  end
+  return (hi - lo) / mid
+end
+
+-- 12345.6 -> "12,346"
+local function thousands(x)
+  local s = format("%.0f", x)
+  repeat
+    local n
+    s, n = s:gsub("^(%d+)(%d%d%d)", "%1,%2")
+  until n == 0
+  return s
+end
+
+local function pct(x) return x and format("%.1f%%", x * 100) or "" end
+local function ratio(x) return x and format("%.2fx", x) or "" end
+
+-- warm rows, in the order of the first run
+local order, rows = {}, {}
+for _, line in ipairs(lines("warm.txt")) do
+  local f = split(line)
+  local id = f[2]
+  if not rows[id] then
+    order[#order + 1] = id
+    rows[id] = { id = id, section = f[3], client = f[4], interp = f[5], rps = {}, hwm = {} }
+  end
+  local row = rows[id]
+  row.rps[#row.rps + 1] = tonumber(f[6])
+  row.hwm[#row.hwm + 1] = tonumber(f[7])
+end
+for _, id in ipairs(order) do
+  local row = rows[id]
+  row.median = median(row.rps)
+  row.spread = spread(row.rps, row.median)
+end
+
+local out = {}
+local function say(...) out[#out + 1] = concat({ ... }) end
+local W = "%-52s %-10s %10s %7s %8s %9s %8s"
+
+local machine = lines("machine.txt")[1] or ""
+say(format("vbr bench: median of %d runs per warm row, warm-up 200 requests; %s", runs, machine))
+say("")
+local function warm_section(section, title, ceiling, cloop, vbr)
+  say(title)
+  say(format(W, "  client", "lua", "req/s", "spread", "vs wrk", "vs C loop", "vs vbr"))
+  for _, id in ipairs(order) do
+    local row = rows[id]
+    if row.section == section then
+      local m = row.median
+      say(format(W, "  " .. row.client, row.interp, thousands(m), pct(row.spread),
+        pct(rows[ceiling] and m / rows[ceiling].median),
+        pct(rows[cloop] and m / rows[cloop].median),
+        ratio(rows[vbr] and m / rows[vbr].median)))
+    end
+  end
+end
+warm_section("nginx", "Warm, fixed nginx: N sequential GETs, one kept-alive HTTPS connection, "
+  .. "answers decoded (wrk, C loop: not decoded); vs vbr = vs vbr get() on lua5.4",
+  "wrk", "cloop", "get54")
+say("")
+warm_section("simulator", "Warm, end to end against the simulator (simulator/vbrsim)",
+  "simwrk", "simcloop", "simget54")
+
+-- cold rows
+say("")
+local cold = {}
+local file = io.open(dir .. "/cold.json", "r")
+if file then
+  local data = cjson.decode(file:read("a"))
+  file:close()
+  for _, r in ipairs(data.results) do cold[r.command] = r end
+end
+local names = {
+  vbr = "vbr: lua5.4 bench/cold.lua (require, connect, get)",
+  curl = "curl command line: login --next get, one process",
+  python = "Python requests: bench/cold.py",
+}
+local cold_runs = cold.vbr and #cold.vbr.times or 0
+say(format("Cold: one process logs in, gets the settings, exits (wall time, median of %d)",
+  cold_runs))
+say(format(W, "  client", "", "ms", "spread", "vs curl", "", "vs vbr"))
+for _, name in ipairs { "vbr", "curl", "python" } do
+  local r = cold[name]
+  if r then
+    local m = r.median
+    say(format(W, "  " .. names[name], "", format("%.1f", m * 1000),
+      pct(spread(r.times, m)), ratio(cold.curl and m / cold.curl.median), "",
+      ratio(cold.vbr and m / cold.vbr.median)))
+  end
+end
+
+-- memory rows
+say("")
+local memory = {}
+local mem_n, header
+say("Memory: peak RSS (VmHWM) of one process, fixed nginx")
+local M = "%-52s %-10s %12s %12s %10s"
+for _, line in ipairs(lines("memory.txt")) do
+  local f = split(line)
+  local at = {}
+  for n, hwm in f[5]:gmatch("at=(%d+) hwm_kb=(%d+)") do
+    at[#at + 1] = { n = tonumber(n), hwm = tonumber(hwm) }
+  end
+  if #at == 2 then
+    mem_n = mem_n or at[2].n
+    if not header then
+      header = true
+      say(format(M, "  client", "lua", "after " .. thousands(at[1].n),
+        "after " .. thousands(at[2].n), "growth"))
+    end
+    memory[f[2]] = at[2].hwm - at[1].hwm
+    say(format(M, "  " .. f[3], f[4], thousands(at[1].hwm) .. " kB",
+      thousands(at[2].hwm) .. " kB", thousands(at[2].hwm - at[1].hwm) .. " kB"))
+  end
+end
+
+-- targets
+say("")
+say("Targets")
+local function target(text, value, ok)
+  say(format("  %-62s %-22s %s", text, value, ok == nil and "n/a" or ok and "met" or "MISSED"))
+end
+local function share(a, b)
+  if rows[a] and rows[b] then return rows[a].median / rows[b].median end
+end
+local s = share("get54", "cloop")
+target("warm get() (lua5.4) >= 90% of the bare C loop", pct(s), s and s >= 0.90)
+s = share("get51", "luacurl")
+target("warm get() above lua-curl + cjson, both lua5.1", ratio(s), s and s > 1)
+s = share("get54", "luacurl")
+target("warm get() (lua5.4) above lua-curl + cjson (lua5.1)", ratio(s), s and s > 1)
+s = cold.vbr and cold.curl and cold.vbr.median / cold.curl.median
+target("cold start <= 1.15x the curl command line", ratio(s), s and s <= 1.15)
+s = memory.get54
+target(format("RSS growth of get() from 1,000 to %s requests < 2 MB",
+  thousands(mem_n or 0)), s and (thousands(s) .. " kB"), s and s < 2048)
+
+print(concat(out, "\n"))
