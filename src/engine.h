@@ -172,6 +172,30 @@ int vbr_engine_closed(const vbr_engine *e);
 /* The revision in use; NULL while "auto" has not been negotiated yet. */
 const char *vbr_engine_api_version(const vbr_engine *e);
 vbr_stats vbr_engine_stats(const vbr_engine *e);
+
+/* The credentials of an engine, so that processes talking to one server as
+ * one user (the workers of an nginx) can share them: a refresh token is
+ * single-use, so only one of them may refresh, and the others take the
+ * result.  Secrets: never log or print them. */
+typedef struct vbr_tokens {
+    const char *access_token;     /* NULL when the engine has none */
+    const char *refresh_token;    /* NULL when there is none */
+    double expires_in;            /* seconds left, <= 0 when expired */
+    double lifetime;              /* seconds the server gave the token */
+    const char *api_version;      /* NULL while "auto" is unresolved */
+    unsigned long generation;     /* bumped whenever the tokens change */
+} vbr_tokens;
+
+/* Fill t with the engine's credentials (borrowed: valid until they change);
+ * returns 1 when there is an access token, else 0. */
+int vbr_engine_tokens(const vbr_engine *e, vbr_tokens *t);
+/* Replace the engine's credentials with copies of t's (t NULL or without an
+ * access token: drop them), as if it had obtained them itself; an "auto"
+ * engine still unresolved adopts t->api_version.  Returns 0, or -1 when a
+ * token is not printable ASCII, the revision is malformed or memory ran out
+ * (the engine holds no credentials then). */
+int vbr_engine_set_tokens(vbr_engine *e, const vbr_tokens *t);
+
 /* Seconds of a monotonic clock. */
 double vbr_now(void);
 
@@ -192,6 +216,12 @@ vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call);
  * a SEND.  Returns NULL on misuse (wrong input for the state, or the job has
  * already finished) - the caller should raise. */
 const vbr_step *vbr_job_next(vbr_job *job, const vbr_response *resp);
+/* The login or refresh the job's last SEND asked for was not sent, because
+ * another process obtained credentials meanwhile and they were given with
+ * vbr_engine_set_tokens: plan again with them (a login job is then done).
+ * Returns the next step, or NULL when the job is not waiting for the answer
+ * to a login or refresh. */
+const vbr_step *vbr_job_withdraw(vbr_job *job);
 /* Say the job is driven to its end without yielding (the blocking libcurl
  * loop): a login lock held by another job then means that job is stalled
  * (nothing else can run meanwhile), so this one takes the lock instead of
