@@ -25,6 +25,13 @@
  * c:perform(step) executes a send step with this client's libcurl handle and
  * returns the response table job:next expects.
  *
+ * Credentials shared between processes (nginx workers, see vbr.nginx):
+ *   c:tokens() -> {generation = n [, access_token, refresh_token, expires_in,
+ *                  lifetime, api_version]}: the secrets, for a shared store
+ *   c:set_tokens(t | nil): take a pair another process obtained
+ *   job:withdraw() -> step: instead of answering a login or refresh send
+ *        step, say it was not sent because c:set_tokens gave newer ones
+ *
  * Rule: no Lua function that can raise is called while libcurl is on the
  * stack, and C memory is owned by a userdata with __gc whenever Lua code
  * may raise.
@@ -1279,6 +1286,71 @@ static int job_next(lua_State *L)
     return 1;
 }
 
+/* job:withdraw() -> step (the login or refresh asked for was not sent) */
+static int job_withdraw(lua_State *L)
+{
+    job_box *jb = luaL_checkudata(L, 1, JOB_MT);
+    const vbr_step *s;
+    if (jb->job == NULL)
+        return luaL_error(L, "vbr: job is closed");
+    if (jb->c->closed)
+        return luaL_error(L, "vbr: client is closed");
+    jb->c->L = L;
+    s = vbr_job_withdraw(jb->job);
+    if (s == NULL)
+        return luaL_error(L, "vbr: job:withdraw needs a pending login or "
+                             "refresh send step");
+    push_step(L, jb, s);
+    return 1;
+}
+
+/* c:tokens() -> {generation [, access_token, refresh_token, expires_in,
+ * lifetime, api_version]} (secrets: for a store shared by processes) */
+static int client_tokens(lua_State *L)
+{
+    client *c = check_client(L, 1);
+    vbr_tokens t;
+    lua_createtable(L, 0, 6);
+    if (vbr_engine_tokens(c->engine, &t)) {
+        set_string(L, "access_token", t.access_token);
+        set_string(L, "refresh_token", t.refresh_token);
+        set_number(L, "expires_in", t.expires_in);
+        set_number(L, "lifetime", t.lifetime);
+    }
+    set_string(L, "api_version", t.api_version);
+    set_number(L, "generation", (double)t.generation);
+    return 1;
+}
+
+/* c:set_tokens(t | nil): credentials another process obtained (fields as
+ * c:tokens() gives them; access_token and expires_in required) */
+static int client_set_tokens(lua_State *L)
+{
+    client *c = check_client(L, 1);
+    vbr_tokens t;
+    memset(&t, 0, sizeof t);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        t.access_token = rawstring(L, 2, "access_token", NULL, "tokens");
+        t.refresh_token = rawstring(L, 2, "refresh_token", NULL, "tokens");
+        t.api_version = rawstring(L, 2, "api_version", NULL, "tokens");
+        if (t.access_token == NULL)
+            return luaL_error(L, "vbr: tokens need an 'access_token'");
+        if (rawfield(L, 2, "expires_in") != LUA_TNUMBER)
+            return luaL_error(L, "vbr: tokens need a numeric 'expires_in'");
+        t.expires_in = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        if (rawfield(L, 2, "lifetime") == LUA_TNUMBER)
+            t.lifetime = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    if (vbr_engine_set_tokens(c->engine, lua_isnoneornil(L, 2) ? NULL : &t))
+        return luaL_error(L, "vbr: tokens refused: a token that is not "
+                             "printable ASCII, a malformed api_version, or "
+                             "out of memory");
+    return 0;
+}
+
 /* c:perform(send_step) -> response table for job:next */
 static int client_perform(lua_State *L)
 {
@@ -1364,11 +1436,14 @@ static const luaL_Reg client_methods[] = {
     {"begin_login", client_begin_login},
     {"begin_logout", client_begin_logout},
     {"perform", client_perform},
+    {"tokens", client_tokens},
+    {"set_tokens", client_set_tokens},
     {NULL, NULL}
 };
 
 static const luaL_Reg job_methods[] = {
     {"next", job_next},
+    {"withdraw", job_withdraw},
     {"close", job_close},
     {NULL, NULL}
 };
