@@ -126,21 +126,49 @@ end
 -- become integers again, so that 10 prints as 10, not 10.0.
 local tointeger = math.tointeger or function(n) return n end
 
+-- True when `text` holds `open` ("[" or "{"), blanks, and its closing
+-- bracket, anywhere (in strings too); plain finds are much faster than one
+-- unanchored pattern.
+local function has_empty(text, open, empty_pattern)
+  local at = find(text, open, 1, true)
+  while at do
+    if find(text, empty_pattern, at) then return true end
+    at = find(text, open, at + 1, true)
+  end
+  return false
+end
+
+local null = codec.null
+
 -- Marks arrays, turns object nulls into remembered nils, restores empty
--- arrays and integers; in place.
-local function restore(value)
-  if value == EMPTY_ARRAY then return setmetatable({}, array_mt) end
-  if type(value) == "number" then return tointeger(value) or value end
-  if type(value) ~= "table" then return value end
+-- arrays and integers; in place. With `empty_is_array` (the text had no
+-- `{}`), every empty table is an empty array.
+local function restore(value, empty_is_array)
   if value[1] ~= nil then                        -- cjson arrays are dense
-    for i = 1, #value do value[i] = restore(value[i]) end
+    for i = 1, #value do
+      local item = value[i]
+      local kind = type(item)
+      if kind == "table" then
+        restore(item, empty_is_array)
+      elseif kind == "number" then
+        value[i] = tointeger(item) or item
+      elseif item == EMPTY_ARRAY then
+        value[i] = setmetatable({}, array_mt)
+      end
+    end
     return setmetatable(value, array_mt)
   end
+  if empty_is_array and next(value) == nil then return setmetatable(value, array_mt) end
   for key, member in pairs(value) do
-    if member == codec.null then
+    local kind = type(member)
+    if kind == "table" then
+      restore(member, empty_is_array)
+    elseif kind == "number" then
+      value[key] = tointeger(member) or member
+    elseif member == null then
       json.set_null(value, key)
-    elseif type(member) == "table" or type(member) == "number" or member == EMPTY_ARRAY then
-      value[key] = restore(member)
+    elseif member == EMPTY_ARRAY then
+      value[key] = setmetatable({}, array_mt)
     end
   end
   return value
@@ -151,9 +179,20 @@ function json.decode(text)
   if type(text) ~= "string" then
     return nil, "expected JSON text, got " .. type(text)
   end
-  local ok, value = pcall(codec.decode, mark_empty_arrays(text))
+  -- Only text with both an empty array and an empty object needs the
+  -- scanner that tells them apart; otherwise every empty table cjson makes
+  -- is of the one kind the text has.
+  local empty_is_array = has_empty(text, "[", "^%[%s*%]")
+  if empty_is_array and has_empty(text, "{", "^{%s*}") then
+    text = mark_empty_arrays(text)
+    empty_is_array = false
+  end
+  local ok, value = pcall(codec.decode, text)
   if not ok then return nil, value end
-  return restore(value)
+  if type(value) == "table" then return restore(value, empty_is_array) end
+  if value == EMPTY_ARRAY then return setmetatable({}, array_mt) end
+  if type(value) == "number" then return tointeger(value) or value end
+  return value
 end
 
 -- A copy of `value` that cjson writes faithfully: marks for empty arrays and
