@@ -80,6 +80,17 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Seconds as libcurl's milliseconds: 0 (none) for <= 0 or NaN, capped at a
+ * year (a double beyond long's range would be undefined behaviour). */
+static long millis(double seconds)
+{
+    if (!(seconds > 0))
+        return 0;
+    if (seconds > 365.0 * 86400)
+        seconds = 365.0 * 86400;
+    return (long)(seconds * 1000);
+}
+
 #define SET(opt, val) \
     do { \
         if ((rc = curl_easy_setopt(t->easy, (opt), (val))) != CURLE_OK) \
@@ -117,7 +128,7 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
     if (o->connect_timeout > 0)
-        SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout * 1000));
+        SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
     if (o->user_agent != NULL)
         SET(CURLOPT_USERAGENT, o->user_agent);
     return t;
@@ -283,8 +294,7 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers)
                      != CURLE_OK;
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
-                                  (long)(s->timeout > 0 ? s->timeout * 1000
-                                                        : 0)) != CURLE_OK;
+                                  millis(s->timeout)) != CURLE_OK;
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT,
                                   s->fresh_connection ? 1L : 0L) != CURLE_OK;
     if (bad) {

@@ -457,10 +457,13 @@ static void parse_retry(lua_State *L, options *o)
         if (lua_type(L, -2) != LUA_TSTRING)
             raise_error(L, "vbr: option 'retry' has a non-string key");
         k = lua_tostring(L, -2);
-        if (strcmp(k, "attempts") == 0)
-            o->retry_attempts = (int)opt_integer(L, "retry.attempts", 1,
-                                                 "an integer >= 1");
-        else if (strcmp(k, "max_time") == 0)
+        if (strcmp(k, "attempts") == 0) {
+            double n = opt_integer(L, "retry.attempts", 1,
+                                   "an integer >= 1");
+            if (n > 1000)
+                opt_error(L, "retry.attempts", "an integer from 1 to 1000");
+            o->retry_attempts = (int)n;
+        } else if (strcmp(k, "max_time") == 0)
             o->retry_max_time = opt_number(L, "retry.max_time", 0, 0,
                                            "a number >= 0");
         else if (strcmp(k, "base_delay") == 0)
@@ -963,6 +966,8 @@ static void sleep_seconds(double s)
     struct timespec ts;
     if (!(s > 0))
         return;
+    if (s > 1e9)           /* ~31 years; beyond, time_t may not hold it */
+        s = 1e9;
     ts.tv_sec = (time_t)s;
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -1138,9 +1143,11 @@ static void read_response(lua_State *L, int idx, vbr_response *r)
     memset(r, 0, sizeof *r);
     luaL_checktype(L, idx, LUA_TTABLE);
     err = rawstring(L, idx, "error", NULL, "response");
-    if (rawfield(L, idx, "status") == LUA_TNUMBER)
-        r->status = (int)lua_tonumber(L, -1);
-    else if (err == NULL)
+    if (rawfield(L, idx, "status") == LUA_TNUMBER) {
+        /* out of int range is undefined behaviour: 0 is refused below */
+        double status = lua_tonumber(L, -1);
+        r->status = status >= 100 && status < 600 ? (int)status : 0;
+    } else if (err == NULL)
         raise_error(L, "vbr: response needs a numeric 'status' or an 'error'");
     lua_pop(L, 1);
     if (err != NULL) {
