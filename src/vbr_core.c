@@ -59,6 +59,7 @@
 #define JOB_MT "vbr.core.job"
 #define DEFAULT_PORT "9419"
 #define MAX_PASSWORD_FILE 4096
+#define MAX_OPTION_LENGTH 8192      /* string options but username, password */
 
 static char error_mt_key;     /* registry keys: addresses are unique */
 static char decode_key;
@@ -423,6 +424,10 @@ static const char *opt_string(lua_State *L, const char *name)
         (!form_encoded && strpbrk(s, "\r\n") != NULL))
         raise_error(L, "vbr: option '%s' must not contain %s", name,
                     form_encoded ? "NUL" : "CR, LF or NUL");
+    /* libcurl refuses longer URLs and headers as "out of memory" */
+    if (!form_encoded && len > MAX_OPTION_LENGTH)
+        raise_error(L, "vbr: option '%s' must be at most %d bytes long",
+                    name, MAX_OPTION_LENGTH);
     return s;
 }
 
