@@ -18,6 +18,7 @@
 struct vbr_curl {
     CURL *easy;
     struct curl_slist *headers;
+    char *user_agent;      /* "User-Agent: ..." line, or NULL */
     size_t max_body;
     vbr_buf body;          /* wiped before reuse: token answers land here */
     int too_large;
@@ -129,8 +130,18 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
-    if (o->user_agent != NULL)
-        SET(CURLOPT_USERAGENT, o->user_agent);
+    /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
+     * formats anew with its printf for every request */
+    if (o->user_agent != NULL) {
+        vbr_buf line = {NULL, 0, 0};
+        if (vbr_buf_adds(&line, "User-Agent: ") ||
+            vbr_buf_adds(&line, o->user_agent)) {
+            vbr_buf_free(&line);
+            rc = CURLE_OUT_OF_MEMORY;
+            goto fail;
+        }
+        t->user_agent = line.data;
+    }
     return t;
 fail:
     snprintf(err, errlen, "libcurl setup failed: %s", curl_easy_strerror(rc));
@@ -155,6 +166,7 @@ void vbr_curl_free(vbr_curl *t)
         curl_easy_cleanup(t->easy);
     free_headers(t);
     vbr_buf_free(&t->body);
+    free(t->user_agent);
     free(t);
 }
 
@@ -217,6 +229,13 @@ static void classify(vbr_curl *t, CURLcode rc, vbr_response *out)
         snprintf(t->message, sizeof t->message, "%s",
                  t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
     out->message = t->message;
+}
+
+/* 1 when set_method sends a request body (POSTFIELDS), even an empty one. */
+static int sends_body(const vbr_step *s)
+{
+    return strcmp(s->method, "HEAD") != 0 && strcmp(s->method, "DELETE") != 0 &&
+           (s->body != NULL || strcmp(s->method, "GET") != 0);
 }
 
 static int set_method(vbr_curl *t, const vbr_step *s)
@@ -285,10 +304,16 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
         vbr_buf_free(&line);   /* wipes: it may be the Authorization line */
     }
     /* no "Expect: 100-continue" round trip for larger bodies, and no
-     * Content-Type invented by libcurl for a POST without a body */
-    bad = bad || append_header(t, "Expect:");
-    if (!has_header(s, "Content-Type"))
-        bad = bad || append_header(t, "Content-Type:");
+     * Content-Type invented by libcurl for a POST without a body; a GET,
+     * DELETE or HEAD (no body sent, see set_method) gets neither anyway,
+     * and every custom header costs libcurl a scan per header it adds */
+    if (t->user_agent != NULL && !has_header(s, "User-Agent"))
+        bad = bad || append_header(t, t->user_agent);
+    if (sends_body(s)) {
+        bad = bad || append_header(t, "Expect:");
+        if (!has_header(s, "Content-Type"))
+            bad = bad || append_header(t, "Content-Type:");
+    }
     bad = bad || set_method(t, s);
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_URL, s->url) != CURLE_OK;
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers)
