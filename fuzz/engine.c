@@ -10,8 +10,9 @@
  * Retry-After / Location instead of the body.
  *
  * Invariants (abort): a send step never has CR, LF or NUL in its URL or a
- * header value; a failure's message never holds the access or refresh token
- * the engine keeps, nor the password; jobs always end.
+ * header value; a failure's message and code never hold the access or
+ * refresh token the engine keeps, nor (for a login) the password; jobs
+ * always end.
  */
 #define FUZZ_NO_CORE
 #include "../src/engine.c"
@@ -216,8 +217,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (s->action == VBR_FAIL) {
             holds_not(s->error->message, e->access_token, "access token");
             holds_not(s->error->message, e->refresh_token, "refresh token");
-            if (strcmp(s->error->path, TOKEN_PATH) == 0)
+            holds_not(s->error->code, e->access_token, "access token");
+            holds_not(s->error->code, e->refresh_token, "refresh token");
+            if (strcmp(s->error->path, TOKEN_PATH) == 0) {
                 holds_not(s->error->message, PASSWORD, "password");
+                holds_not(s->error->code, PASSWORD, "password");
+            }
             if (s->error->code != NULL && strlen(s->error->code) > 64)
                 abort();
         }

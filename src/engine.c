@@ -567,26 +567,37 @@ typedef struct failure {
 #define AUTO_KIND (-1)      /* api when there is a Veeam errorCode, else http */
 
 /* Server text is truncated and scrubbed of tokens. */
+/* A copy of server text without the secrets (scrubbed whole, then cut to
+ * max bytes: a cut first could leave a secret's prefix), or NULL. */
+static char *scrubbed(const vbr_job *j, const char *s, size_t max)
+{
+    char *out = vbr_strdup(s);
+    if (out == NULL)
+        return NULL;
+    scrub_password(out, j->password);   /* a server may echo the form */
+    scrub(out, j->e->access_token);
+    scrub(out, j->e->refresh_token);
+    if (strlen(out) > max)
+        out[max] = '\0';
+    return out;
+}
+
 static const vbr_step *finish_fail(vbr_job *j, const failure *f)
 {
-    vbr_engine *e = j->e;
     char text[MAX_MESSAGE + 256];
-    size_t code_len = f->code ? strlen(f->code) : 0;
-    snprintf(text, sizeof text, "%.*s%s", MAX_MESSAGE, f->text ? f->text : "",
+    char *server = scrubbed(j, f->text ? f->text : "", MAX_MESSAGE);
+    char *code = f->code ? scrubbed(j, f->code, 64) : NULL;
+    snprintf(text, sizeof text, "%s%s", server ? server : "(out of memory)",
              f->suffix ? f->suffix : "");
-    scrub_password(text, j->password);   /* a server may echo the form */
+    free(server);
     release_auth(j);
     clear_step(j);
     j->state = JS_FINISHED;
     j->err.kind = f->kind != AUTO_KIND ? (vbr_error_kind)f->kind
                   : f->code ? VBR_ERR_API : VBR_ERR_HTTP;
     j->err.status = f->status;
-    j->err.code = f->code ? vbr_strndup(f->code, code_len > 64 ? 64 : code_len)
-                          : NULL;
+    j->err.code = code;
     j->err.message = vbr_strdup(text);
-    scrub(j->err.message, e->access_token);
-    scrub(j->err.message, e->refresh_token);
-    scrub(j->err.code, e->access_token);
     j->err.method = j->req_method;
     j->err.path = j->req_path;
     j->err.retryable = f->retryable;
