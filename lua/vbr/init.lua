@@ -72,7 +72,7 @@ function Client:request(method, path, options)
     if not text then error("vbr: cannot encode the request body: " .. why, 2) end
     body = text
   end
-  local response, err = self.core:request(method, path,
+  local response, err = (self.transport or self.core):request(method, path,
     { query = options and options.query, body = body })
   if not response then return nil, err end
   if response.body == nil or response.body == "" then return true end
@@ -136,12 +136,12 @@ end
 
 --- Logs in now (requests log in by themselves when needed).
 function Client:login()
-  return self.core:login()
+  return (self.transport or self.core):login()
 end
 
 --- Logs out: the server forgets both tokens.
 function Client:logout()
-  return self.core:logout()
+  return (self.transport or self.core):logout()
 end
 
 --- Closes the connection and wipes the secrets; safe to call twice.
@@ -161,17 +161,26 @@ end
 --   or `password_file`, `api_version` (default `"1.1-rev0"`; `"auto"` picks
 --   the newest both sides speak), `ca_file`, `ca_path`, `pinned_public_key`,
 --   `insecure`, `connect_timeout`, `timeout`, `retry`, `max_response_size`,
---   `user_agent`
+--   `user_agent`; inside nginx `nginx = { location =, shared_dict = }` (or
+--   `false` for the blocking libcurl transport), see `vbr.nginx`
 -- @treturn[1] table the client
 -- @return[2] nil, err when the login fails
 function vbr.connect(options)
   if type(options) ~= "table" then
     error("vbr.connect expects an options table, got " .. type(options), 2)
   end
-  local handle = core.new(options)
+  -- inside nginx the requests go through subrequests (vbr.nginx)
+  local core_options, nginx_options = require("vbr.nginx").split_options(options)
+  local handle = core.new(core_options)
+  -- transport: set by vbr.nginx; else the core's own libcurl one
   local self = setmetatable({ core = handle, clock = core.monotonic, sleep = core.sleep }, Client)
   self.configbackup = configbackup.new(self)
-  local ok, err = handle:login()
+  local ok, err
+  if nginx_options then
+    ok, err = require("vbr.nginx").attach(self, nginx_options, options.url, options.username)
+  else
+    ok, err = handle:login()
+  end
   if not ok then
     handle:close()
     return nil, err
