@@ -8,6 +8,8 @@ include_files = {
 
 files["spec"] = { std = "+busted" }
 files["simulator/lua"] = { std = "ngx_lua" }
+files["examples/openresty"] = { std = "ngx_lua" }
+exclude_files = { "examples/openresty/*.conf" }
 files["*.rockspec"] = { globals = {
   "rockspec_format", "package", "version", "source", "description",
   "dependencies", "external_dependencies", "build", "test",
