@@ -2,8 +2,8 @@
  * engine.h - authentication, request and retry decisions for one VBR server,
  * with no I/O at all.
  *
- * A transport (libcurl in transport_curl.c, nginx cosockets later) drives a
- * job step by step:
+ * A transport (libcurl in transport_curl.c, nginx subrequests in
+ * lua/vbr/nginx.lua through the Lua step API) drives a job step by step:
  *
  *     vbr_call call = {"GET", "/api/v1/configBackup", NULL, NULL, 0, 0};
  *     vbr_job *job = vbr_job_new(engine, VBR_JOB_CALL, &call);
