@@ -5,11 +5,6 @@
  *   local c = core.new{ url = "https://vbr:9419", username = "u", password = "p" }
  *   local res, err = c:request("GET", "/api/v1/configBackup", { query = {...} })
  *
- * A JSON answer is decoded with cjson into res.json, unless the options say
- * decode = false (the Lua layer decodes with vbr.json itself).
- * core.json_decode(text, array_mt, null, nulls) is vbr.json's fast path
- * (json.c).
- *
  * Misuse (wrong types, unknown options, a closed client) raises; network,
  * TLS, HTTP, API, auth and decode failures return nil, err where err is a
  * table with the shared error metatable (see push_error).
