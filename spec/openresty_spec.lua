@@ -234,6 +234,16 @@ describe("the OpenResty gateway (examples/openresty) against the simulator", fun
     assert.equal(400, (gateway:request("POST", "/configbackup/run?wait=x")))
   end)
 
+  it("pools its TLS connections to VBR", function()
+    gateway:request("GET", "/configbackup")
+    gateway:request("GET", "/configbackup")
+    sim:reset_counters()
+    for _ = 1, 20 do assert.equal(200, (gateway:request("GET", "/configbackup"))) end
+    local counters = sim:counters()
+    assert.equal(40, counters.total)
+    assert.is_true(counters.tls_handshakes <= 2, counters.tls_handshakes .. " handshakes")
+  end)
+
   it("sends VBR nothing of the client's own request", function()
     local status = gateway:request("GET", "/configbackup", {
       "User-Agent: leak-check-agent", "Referer: https://leak-check-referer/",
@@ -311,6 +321,33 @@ describe("the OpenResty gateway (examples/openresty) against the simulator", fun
 
   it("leaves no [error] line in nginx's error log", function()
     assert.same({}, gateway:error_lines())
+  end)
+end)
+
+describe("a gateway that does not trust VBR's certificate", function()
+  local sim, gateway
+
+  setup(function()
+    sim = sim_lib.start {}
+    gateway = gateway_lib.start(sim, { workers = 1, edit = function(conf)
+      return (conf:gsub('proxy_ssl_trusted_certificate "[^"]*"',
+        'proxy_ssl_trusted_certificate "/etc/ssl/certs/ca-certificates.crt"'))
+    end })
+  end)
+
+  teardown(function()
+    if gateway then gateway:stop() end
+    if sim then sim:stop() end
+  end)
+
+  it("refuses to talk to it", function()
+    local status, body = gateway:request("GET", "/configbackup")
+    assert.equal(502, status, body)
+    local err = cjson.decode(body).error
+    assert.equal("network", err.kind)
+    assert.matches("nginx could not connect, or the TLS handshake failed", err.message)
+    assert.equal(0, sim:counters().total)
+    assert.matches("upstream SSL certificate verify error", gateway:error_log())
   end)
 end)
 
