@@ -161,7 +161,9 @@ describe("vbr.core", function()
         "vbr: method must be one of GET, POST, PUT, DELETE, PATCH (got 'FETCH')")
       assert.has_error(function() c:request("GET", "api/v1") end)
       assert.has_error(function() c:request("GET", "/x", { bogus = 1 }) end,
-        "vbr: unknown request option 'bogus' (known: query, body, timeout)")
+        "vbr: unknown request option 'bogus' (known: query, body, timeout, decode)")
+      assert.has_error(function() c:request("GET", "/x", { decode = "no" }) end,
+        "vbr: request option 'decode' must be a boolean (got string)")
       assert.has_error(function() c:request("PUT", "/x", { body = {} }) end)
       assert.has_error(function() c:request("GET", "/x", { query = { a = { {} } } }) end)
     end)
@@ -534,6 +536,9 @@ describe("vbr.core", function()
       assert.equal(200, res.status)
       assert.matches("^application/json", res.content_type)
       assert.is_string(res.json.vbrId or res.json.name)
+      res = assert(c:request("GET", "/api/v1/serverInfo", { decode = false }))
+      assert.is_nil(res.json)                  -- the Lua layer decodes it itself
+      assert.matches('^{"', res.body)
       c:close()
     end)
 

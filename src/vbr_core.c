@@ -5,6 +5,11 @@
  *   local c = core.new{ url = "https://vbr:9419", username = "u", password = "p" }
  *   local res, err = c:request("GET", "/api/v1/configBackup", { query = {...} })
  *
+ * A JSON answer is decoded with cjson into res.json, unless the options say
+ * decode = false (the Lua layer decodes with vbr.json itself).
+ * core.json_decode(text, array_mt, null, nulls) is vbr.json's fast path
+ * (json.c).
+ *
  * Misuse (wrong types, unknown options, a closed client) raises; network,
  * TLS, HTTP, API, auth and decode failures return nil, err where err is a
  * table with the shared error metatable (see push_error).
@@ -49,6 +54,7 @@
 #include "compat.h"
 #include "buf.h"
 #include "engine.h"
+#include "json.h"
 #include "transport_curl.h"
 
 #ifndef VBR_VERSION
@@ -101,6 +107,7 @@ typedef struct job_box {
     vbr_job *job;
     client *c;
     vbr_job_kind kind;
+    int decode;                /* res.json for a JSON answer */
 } job_box;
 
 /* ------------------------------------------------------------ errors */
@@ -882,11 +889,12 @@ static void push_query(lua_State *L, int idx)
 /* ------------------------------------------------------------ jobs */
 
 /* Check method, path, opts at first..first+2; may push the query string. */
-static void check_vbr_call(lua_State *L, int first, vbr_call *a)
+static void check_vbr_call(lua_State *L, int first, vbr_call *a, int *decode)
 {
     int i, opts = first + 2;
     size_t len;
     memset(a, 0, sizeof *a);
+    *decode = 1;
     a->method = luaL_checkstring(L, first);
     for (i = 0; methods[i] != NULL; i++)
         if (strcmp(a->method, methods[i]) == 0)
@@ -918,9 +926,14 @@ static void check_vbr_call(lua_State *L, int first, vbr_call *a)
             if (!lua_istable(L, -1))
                 raise_error(L, "vbr: request option 'query' must be a table "
                               "(got %s)", luaL_typename(L, -1));
+        } else if (strcmp(k, "decode") == 0) {
+            if (!lua_isboolean(L, -1))
+                raise_error(L, "vbr: request option 'decode' must be a "
+                              "boolean (got %s)", luaL_typename(L, -1));
+            *decode = lua_toboolean(L, -1);
         } else {
             raise_error(L, "vbr: unknown request option '%s' (known: query, "
-                          "body, timeout)", k);
+                          "body, timeout, decode)", k);
         }
         lua_pop(L, 1);
     }
@@ -948,6 +961,7 @@ static job_box *new_job(lua_State *L, client *c, vbr_job_kind kind,
     jb->job = NULL;
     jb->c = c;
     jb->kind = kind;
+    jb->decode = 1;
     luaL_getmetatable(L, JOB_MT);
     lua_setmetatable(L, -2);
     lua_pushvalue(L, 1);
@@ -1014,14 +1028,14 @@ static int is_json_type(const char *ct)
 /* Push {status, body, content_type, json}.  When a JSON body does not
  * decode, push a decode error instead and return 0. */
 static int push_response(lua_State *L, const vbr_response *r,
-                         const char *method, const char *path)
+                         const char *method, const char *path, int decode)
 {
     lua_createtable(L, 0, 4);
     set_integer(L, "status", r->status);
     lua_pushlstring(L, r->body ? r->body : "", r->body_len);
     lua_setfield(L, -2, "body");
     set_string(L, "content_type", r->content_type);
-    if (r->body_len > 0 && is_json_type(r->content_type)) {
+    if (decode && r->body_len > 0 && is_json_type(r->content_type)) {
         push_decoder(L);
         lua_pushlstring(L, r->body, r->body_len);
         if (lua_pcall(L, 1, 1, 0) != 0) {
@@ -1047,15 +1061,15 @@ static int client_request(lua_State *L)
     vbr_response r;
     job_box *jb;
     const vbr_step *s;
-    int n;
-    check_vbr_call(L, 2, &a);
+    int n, decode;
+    check_vbr_call(L, 2, &a, &decode);
     jb = new_job(L, c, VBR_JOB_CALL, &a);
     s = run_job(L, c, jb, &r);
     if (s->action == VBR_FAIL) {
         lua_pushnil(L);
         push_error(L, s->error);
         n = 2;
-    } else if (push_response(L, s->response, a.method, a.path)) {
+    } else if (push_response(L, s->response, a.method, a.path, decode)) {
         n = 1;
     } else {
         lua_pushnil(L);
@@ -1226,7 +1240,7 @@ static void push_step(lua_State *L, job_box *jb, const vbr_step *s)
         break;
     case VBR_DONE:
         if (s->response != NULL && jb->kind == VBR_JOB_CALL) {
-            if (push_response(L, s->response, NULL, NULL)) {
+            if (push_response(L, s->response, NULL, NULL, jb->decode)) {
                 lua_setfield(L, -2, "response");
                 set_string(L, "action", "done");
             } else {
@@ -1251,8 +1265,9 @@ static int client_begin(lua_State *L)
 {
     client *c = check_client(L, 1);
     vbr_call a;
-    check_vbr_call(L, 2, &a);
-    new_job(L, c, VBR_JOB_CALL, &a);
+    int decode;
+    check_vbr_call(L, 2, &a, &decode);
+    new_job(L, c, VBR_JOB_CALL, &a)->decode = decode;
     return 1;
 }
 
@@ -1482,6 +1497,7 @@ static const luaL_Reg module_functions[] = {
     {"error", core_error},
     {"monotonic", core_monotonic},
     {"sleep", core_sleep},
+    {"json_decode", vbr_json_decode},
     {NULL, NULL}
 };
 

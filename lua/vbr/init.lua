@@ -28,6 +28,7 @@ local session_lib = require "vbr.session"
 
 local type, tostring, setmetatable, error, ipairs = type, tostring, setmetatable, error, ipairs
 local concat = table.concat
+local find, lower, match = string.find, string.lower, string.match
 
 local vbr = {
   _VERSION = core._VERSION,
@@ -58,6 +59,11 @@ function Client:invalid(problems, method, path)
   }
 end
 
+-- A JSON content type, as the core tells it (src/vbr_core.c, is_json_type).
+local function is_json_type(content_type)
+  return content_type ~= nil and find(lower(match(content_type, "^[^;]*")), "json", 1, true) ~= nil
+end
+
 --- Sends one request and decodes the answer.
 -- @tparam string method `"GET"`, `"PUT"`, `"POST"`...
 -- @tparam string path e.g. `"/api/v1/serverInfo"`
@@ -72,12 +78,20 @@ function Client:request(method, path, options)
     if not text then error("vbr: cannot encode the request body: " .. why, 2) end
     body = text
   end
+  -- decode = false: the answer is decoded once, here, with vbr.json
   local response, err = (self.transport or self.core):request(method, path,
-    { query = options and options.query, body = body })
+    { query = options and options.query, body = body, decode = false })
   if not response then return nil, err end
   if response.body == nil or response.body == "" then return true end
   local value, why = json.decode(response.body)
   if value == nil then
+    if is_json_type(response.content_type) then     -- as the core words it
+      return nil, core.error {
+        kind = "decode", status = response.status, method = method, path = path,
+        retryable = false, outcome_unknown = false,
+        message = "invalid JSON in the response: " .. tostring(why),
+      }
+    end
     return nil, core.error {
       kind = "decode", status = response.status, method = method, path = path,
       message = "the answer is not valid JSON (" .. tostring(why) .. ")",
