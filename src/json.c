@@ -61,12 +61,23 @@ static int hex4(const char *p, unsigned *out)
     return 1;
 }
 
+/* The bytes that end a run of plain string text: the quote, the backslash
+ * and the control characters (NUL too: a Lua string ends with one). */
+#define C4(c) c, c, c, c
+#define C16(c) C4(c), C4(c), C4(c), C4(c)
+static const unsigned char string_stop[256] = {
+    C16(1), C16(1),                              /* 0x00-0x1f */
+    0, 0, 1, C4(0), C4(0), C4(0), 0,             /* 0x20-0x2f: '"' */
+    C16(0), C16(0),                              /* 0x30-0x4f */
+    C4(0), C4(0), C4(0), 1, 0, 0, 0,             /* 0x50-0x5f: '\\' */
+};
+
 /* A string at d->p (the opening quote): pushed. */
 static int string(decoder *d)
 {
     const char *start = ++d->p, *p = start;
     char *out;
-    while (p < d->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+    while (!string_stop[(unsigned char)*p])      /* stops at the final NUL */
         p++;
     if (p < d->end && *p == '"') {         /* the usual case: no escapes */
         lua_pushlstring(d->L, start, (size_t)(p - start));
@@ -209,26 +220,10 @@ static int literal(decoder *d, const char *word, size_t n)
     return 1;
 }
 
-/* Pop the n values above base into an array table left at base. */
-static void make_array(decoder *d, int base, int n)
-{
-    lua_State *L = d->L;
-    int i;
-    lua_createtable(L, n, 0);
-    for (i = n; i >= 1; i--) {
-        lua_pushvalue(L, base + i - 1);
-        lua_rawseti(L, -2, i);
-    }
-    lua_pushvalue(L, d->array_mt);
-    lua_setmetatable(L, -2);
-    lua_replace(L, base);
-    lua_settop(L, base);
-}
-
 static int array(decoder *d)
 {
     lua_State *L = d->L;
-    int base = lua_gettop(L) + 1, n = 0;
+    int base = lua_gettop(L) + 1, n = 0, i;
     if (++d->depth > MAX_DEPTH)
         return 0;
     d->p++;
@@ -253,18 +248,28 @@ static int array(decoder *d)
             return 0;
         }
     }
+    /* the n values above base become the array, left at base */
     if (n == 0)
-        lua_pushnil(L);            /* the slot make_array replaces */
-    make_array(d, base, n);
+        lua_pushnil(L);            /* the slot the array replaces */
+    lua_createtable(L, n, 0);
+    for (i = n; i >= 1; i--) {
+        lua_pushvalue(L, base + i - 1);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pushvalue(L, d->array_mt);
+    lua_setmetatable(L, -2);
+    lua_replace(L, base);
+    lua_settop(L, base);
     d->depth--;
     return 1;
 }
 
-/* Members whose final value is null: left out, remembered in nulls. */
-static void remember_nulls(decoder *d, int base, int n, int t)
+/* The object on top, its key/value pairs from base up: members whose final
+ * value is null are left out and remembered in nulls. */
+static void remember_nulls(decoder *d, int base)
 {
     lua_State *L = d->L;
-    int i, keys = 0;
+    int t = lua_gettop(L), n = (t - base) / 2, i, keys = 0;
     for (i = 0; i < n; i++) {
         int still_null;
         if (!lua_rawequal(L, base + 2 * i + 1, d->null))
@@ -343,7 +348,7 @@ static int object(decoder *d)
         lua_rawset(L, t);
     }
     if (nulls)
-        remember_nulls(d, base, n, t);
+        remember_nulls(d, base);
     lua_replace(L, base);
     lua_settop(L, base);
     d->depth--;
