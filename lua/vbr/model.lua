@@ -344,14 +344,13 @@ end
 function model.time_style_of(settings)
   local schedule = type(settings) == "table" and settings.schedule
   if type(schedule) ~= "table" then return nil end
-  for _, part in ipairs { "daily", "monthly" } do
-    local half = schedule[part]
-    if type(half) == "table" and type(half.localTime) == "string" then
-      local style = clock.style_of(half.localTime)
-      if style then return style end
-    end
-  end
-  return nil
+  local half = schedule.daily            -- daily first, then monthly
+  local style = type(half) == "table" and type(half.localTime) == "string"
+    and clock.style_of(half.localTime)
+  if style then return style end
+  half = schedule.monthly
+  return type(half) == "table" and type(half.localTime) == "string"
+    and clock.style_of(half.localTime) or nil
 end
 
 return model

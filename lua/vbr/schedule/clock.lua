@@ -78,9 +78,18 @@ end
 
 --- Style of a time string (`"12h"`, `"24h"`, `"24h_seconds"`), or nil when
 -- it is not a time.
+local styles, styles_count = {}, 0     -- style_of's answers (false: none)
+
 function clock.style_of(text)
-  local hour, _, style = clock.parse(text)
-  return hour and style or nil
+  local style = styles[text]
+  if style ~= nil then return style or nil end
+  local hour, _, parsed = clock.parse(text)
+  style = hour and parsed or false
+  if type(text) == "string" then        -- every get() asks for the same few
+    if styles_count >= 64 then styles, styles_count = {}, 0 end
+    styles[text], styles_count = style, styles_count + 1
+  end
+  return style or nil
 end
 
 --- Writes a time in one style.
