@@ -232,7 +232,8 @@ static int array(decoder *d)
         d->p++;
     } else {
         for (;;) {
-            if (!lua_checkstack(L, 2) || !value(d))
+            /* room for 16 elements and a nested value's first pushes */
+            if (((n & 15) == 0 && !lua_checkstack(L, 20)) || !value(d))
                 return 0;
             n++;
             skip_space(d);
@@ -266,10 +267,12 @@ static int array(decoder *d)
 
 /* The object on top, its key/value pairs from base up: members whose final
  * value is null are left out and remembered in nulls. */
-static void remember_nulls(decoder *d, int base)
+static int remember_nulls(decoder *d, int base)
 {
     lua_State *L = d->L;
     int t = lua_gettop(L), n = (t - base) / 2, i, keys = 0;
+    if (!lua_checkstack(L, 4))
+        return 0;
     for (i = 0; i < n; i++) {
         int still_null;
         if (!lua_rawequal(L, base + 2 * i + 1, d->null))
@@ -296,6 +299,7 @@ static void remember_nulls(decoder *d, int base)
     }
     if (keys != 0)
         lua_remove(L, keys);
+    return 1;
 }
 
 static int object(decoder *d)
@@ -310,17 +314,19 @@ static int object(decoder *d)
         d->p++;
     } else {
         for (;;) {
-            if (!lua_checkstack(L, 4) || d->p >= d->end || *d->p != '"' ||
-                !string(d))
+            int got;
+            /* room for 8 members and a nested value's first pushes */
+            if (((n & 7) == 0 && !lua_checkstack(L, 20)) || d->p >= d->end ||
+                *d->p != '"' || !string(d))
                 return 0;
             skip_space(d);
             if (d->p >= d->end || *d->p != ':')
                 return 0;
             d->p++;
             skip_space(d);
-            if (!value(d))
+            if ((got = value(d)) == 0)
                 return 0;
-            nulls |= lua_rawequal(L, -1, d->null);
+            nulls |= got == 2;
             n++;
             skip_space(d);
             if (d->p < d->end && *d->p == ',') {
@@ -347,14 +353,16 @@ static int object(decoder *d)
         lua_pushvalue(L, base + 2 * i + 1);
         lua_rawset(L, t);
     }
-    if (nulls)
-        remember_nulls(d, base);
+    if (nulls && !remember_nulls(d, base))
+        return 0;
     lua_replace(L, base);
     lua_settop(L, base);
     d->depth--;
     return 1;
 }
 
+/* A value at d->p: pushed; returns 2 for null, 1 for others, 0 when
+ * declined. */
 static int value(decoder *d)
 {
     if (d->p >= d->end)
@@ -377,7 +385,7 @@ static int value(decoder *d)
         if (!literal(d, "null", 4))
             return 0;
         lua_pushvalue(d->L, d->null);
-        return 1;
+        return 2;
     default:
         return number(d);
     }
