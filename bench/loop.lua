@@ -5,9 +5,11 @@
 --   lua bench/loop.lua KIND BASE_URL CA_FILE TOKEN API_VERSION WARMUP N [AT,AT...]
 --
 -- KIND: vbr-get (client.configbackup:get()), vbr-core (client.core:request,
--- the core alone), lua-curl (Debian's lua-curl + cjson), luasec (LuaSec +
--- cjson, HTTP/1.1 by hand). The vbr kinds log in themselves with the
--- password in VBR_PASSWORD; the others send TOKEN.
+-- the core alone, decoding with cjson into res.json), vbr-raw (the core with
+-- decode = false: transport and engine only, like the C loop), lua-curl
+-- (Debian's lua-curl + cjson), luasec (LuaSec + cjson, HTTP/1.1 by hand).
+-- The vbr kinds log in themselves with the password in VBR_PASSWORD; the
+-- others send TOKEN.
 --
 -- Prints "rps=<requests per second> n=<N> hwm_kb=<peak RSS>", and for each
 -- AT (a request count) "at=<AT> hwm_kb=<peak RSS> rss_kb=<RSS>" when the
@@ -55,6 +57,14 @@ function makers.vbr_core()
   local core = vbr_client().core
   return function()
     return assert(core:request("GET", PATH)).json
+  end
+end
+
+function makers.vbr_raw()
+  local core = vbr_client().core
+  local options = { decode = false }
+  return function()
+    return assert(core:request("GET", PATH, options)).body
   end
 end
 
