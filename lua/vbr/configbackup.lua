@@ -11,7 +11,11 @@
 
 local json = require "vbr.json"
 local model = require "vbr.model"
-local schedule_lib = require "vbr.schedule"
+-- vbr.schedule is loaded on first use: get(), put() and start() need none
+-- of it, and a short-lived process spends its start-up time compiling Lua
+local schedule_lib = setmetatable({}, { __index = function(_, name)
+  return require("vbr.schedule")[name]
+end })
 local session_lib = require "vbr.session"
 
 local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable

@@ -33,8 +33,17 @@ local find, lower, match = string.find, string.lower, string.match
 local vbr = {
   _VERSION = core._VERSION,
   json = json,
-  schedule = require "vbr.schedule",
 }
+
+-- vbr.schedule is loaded when first used (a client that only reads and
+-- writes settings never needs it): `vbr.schedule` works as before.
+setmetatable(vbr, { __index = function(self, key)
+  if key == "schedule" then
+    local schedule = require "vbr.schedule"
+    rawset(self, key, schedule)
+    return schedule
+  end
+end })
 
 local Client = {}
 Client.__index = Client
