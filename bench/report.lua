@@ -168,6 +168,11 @@ s = share("get51", "luacurl")
 target("warm get() above lua-curl + cjson, both lua5.1", ratio(s), s and s > 1)
 s = share("get54", "luacurl")
 target("warm get() (lua5.4) above lua-curl + cjson (lua5.1)", ratio(s), s and s > 1)
+local own, theirs = share("get51", "cloop"), share("luacurl", "cloopg")
+if own and theirs then
+  say(format("  %-62s %s", "  (each as a share of its own libcurl's C loop: vbr lua5.1,",
+    pct(own) .. " of OpenSSL's; lua-curl, " .. pct(theirs) .. " of GnuTLS's)"))
+end
 s = cold.vbr and cold.curl and cold.vbr.median / cold.curl.median
 target("cold start <= 1.15x the curl command line", ratio(s), s and s <= 1.15)
 s = memory.get54
