@@ -85,7 +85,7 @@ asan: build build/asan/vbr/core.so
 # build/fuzz/artifacts/.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
-FUZZERS      := engine response options transport $(if $(wildcard src/json.c),json)
+FUZZERS      := engine response options transport
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $(WARNINGS) -DVBR_VERSION='"$(VERSION)"' \
 		-Isrc $(call lua_cflags,lua5.4) $(shell pkg-config --cflags libcurl)
@@ -97,8 +97,6 @@ fuzz_sources_options   := fuzz/options.c $(SOURCES)
 # take 90% of the time (leaks are valgrind's job, on the whole suite).
 fuzz_flags_response    := -detect_leaks=0
 fuzz_flags_options     := -detect_leaks=0
-fuzz_sources_json      := fuzz/json.c $(SOURCES)
-fuzz_flags_json        := -detect_leaks=0
 
 build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS)
 	@mkdir -p $(@D)

@@ -34,8 +34,7 @@ build = {
    type = "builtin",
    modules = {
       ["vbr.core"] = {
-         sources = { "src/buf.c", "src/engine.c", "src/json.c", "src/transport_curl.c",
-                     "src/vbr_core.c" },
+         sources = { "src/buf.c", "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)" },

@@ -73,59 +73,6 @@ describe("vbr.json", function()
   end)
 end)
 
-describe("vbr.json's fast path, core.json_decode", function()
-  local core = require "vbr.core"
-
-  local function fast(text)
-    local nulls = setmetatable({}, { __mode = "k" })
-    local value, decoded = core.json_decode(text, json.array_mt, json.null, nulls)
-    return decoded, value, nulls
-  end
-
-  it("makes the tables vbr.json makes: arrays marked, null members remembered", function()
-    local decoded, value, nulls = fast([=[{"a":[],"b":{},"c":[1,null],"d":null,"e":"x\u00e9"}]=])
-    assert.is_true(decoded)
-    assert.is_true(json.is_array(value.a) and json.is_array(value.c))
-    assert.is_false(json.is_array(value.b))
-    assert.equal(json.null, value.c[2])
-    assert.is_nil(value.d)
-    assert.same({ d = true }, nulls[value])
-    assert.equal("x\195\169", value.e)
-  end)
-
-  it("keeps the last of duplicate members, null or not", function()
-    local _, value, nulls = fast('{"a":1,"a":null,"b":null,"b":2}')
-    assert.is_nil(value.a)
-    assert.equal(2, value.b)
-    assert.same({ a = true }, nulls[value])
-  end)
-
-  it("declines what is not strict JSON; vbr.json then reads it as cjson does", function()
-    for _, text in ipairs { "[01]", "[+1]", "[1.]", "[0x10]", '["a\1b"]', '["\\u0000"]',
-                            '["\\ud83d\\ude00"]', "[1,]", "{", "", " [1] x" } do
-      assert.is_false((fast(text)), text)
-    end
-    assert.equal(16, json.decode("[0x10]")[1])
-    assert.equal("\240\159\152\128", json.decode('["\\ud83d\\ude00"]')[1])
-    assert.is_true(fast(string.rep("[", 200) .. string.rep("]", 200)))
-    assert.is_false(fast(string.rep("[", 201) .. string.rep("]", 201)))
-  end)
-
-  it("reads numbers as cjson and math.tointeger do", function()
-    local _, value = fast("[10,-0,1.5,1e3,9007199254740993,1e400]")
-    assert.equal(10, value[1])
-    assert.equal(1000, value[4])
-    assert.equal(9007199254740992, value[5])
-    assert.equal(math.huge, value[6])
-    if math.type then
-      assert.equal("integer", math.type(value[1]))
-      assert.equal("integer", math.type(value[2]))
-      assert.equal("float", math.type(value[3]))
-      assert.equal("integer", math.type(value[4]))
-    end
-  end)
-end)
-
 describe("spec.support.json_equal", function()
   it("tells [] from {}, null from absent, 1 from \"1\"", function()
     assert.is_false((same_json("[]", "{}")))

@@ -7,8 +7,6 @@
  *
  * A JSON answer is decoded with cjson into res.json, unless the options say
  * decode = false (the Lua layer decodes with vbr.json itself).
- * core.json_decode(text, array_mt, null, nulls) is vbr.json's fast path
- * (json.c).
  *
  * Misuse (wrong types, unknown options, a closed client) raises; network,
  * TLS, HTTP, API, auth and decode failures return nil, err where err is a
@@ -54,7 +52,6 @@
 #include "compat.h"
 #include "buf.h"
 #include "engine.h"
-#include "json.h"
 #include "transport_curl.h"
 
 #ifndef VBR_VERSION
@@ -1497,7 +1494,6 @@ static const luaL_Reg module_functions[] = {
     {"error", core_error},
     {"monotonic", core_monotonic},
     {"sleep", core_sleep},
-    {"json_decode", vbr_json_decode},
     {NULL, NULL}
 };
 

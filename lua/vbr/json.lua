@@ -28,12 +28,6 @@ local codec = cjson.new()       -- private settings, whoever else uses cjson
 codec.decode_max_depth(200)
 codec.encode_max_depth(200)
 
--- The core's strict decoder (src/json.c) makes the same tables as cjson and
--- the repairs below, several times faster; it declines what is not strict
--- JSON, which cjson then decides. Absent when the core is not built.
-local core_ok, core = pcall(require, "vbr.core")
-local fast_decode = core_ok and type(core) == "table" and core.json_decode or nil
-
 local json = {}
 
 --- The value that stands for `null` inside arrays (cjson's).
@@ -184,10 +178,6 @@ end
 function json.decode(text)
   if type(text) ~= "string" then
     return nil, "expected JSON text, got " .. type(text)
-  end
-  if fast_decode then
-    local value, decoded = fast_decode(text, array_mt, codec.null, nulls_of)
-    if decoded then return value end
   end
   -- Only text with both an empty array and an empty object needs the
   -- scanner that tells them apart; otherwise every empty table cjson makes
