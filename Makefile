@@ -16,13 +16,19 @@ lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1))
 BUSTED    := /usr/bin/busted
 LUA_ENV    = LUA_PATH='./?.lua;lua/?.lua;lua/?/init.lua;;'
 
-.PHONY: all deps build build-all test lint spec spec-luajit demo valgrind docs clean \
+.PHONY: all deps deps-checks deps-bench build build-all test lint spec spec-luajit demo valgrind docs clean \
 	asan fuzz fuzz-smoke soak
 
 all: build
 
 deps:
 	@scripts/install-deps
+
+# valgrind, clang and libFuzzer; wrk and the peers of the benchmark.
+deps-checks:
+	@scripts/install-deps checks
+deps-bench:
+	@scripts/install-deps bench
 
 # build/<lua>/vbr/core.so for each interpreter
 define core_rule
@@ -54,7 +60,7 @@ demo: build
 
 # The whole suite with lua5.4 under memcheck (children started with io.popen,
 # the simulator and the CLI runs, are not traced).
-valgrind: build
+valgrind: build deps-checks
 	$(LUA_ENV) valgrind --quiet --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --suppressions=valgrind.supp \
 		lua5.4 $(BUSTED) --run=valgrind
@@ -73,7 +79,7 @@ build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
 		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
 		$(shell pkg-config --libs libcurl)
 
-asan: build build/asan/vbr/core.so
+asan: build deps-checks build/asan/vbr/core.so
 	$(LUA_ENV) LUA_INIT=@$(CURDIR)/spec/support/asan.lua LD_PRELOAD=$(ASAN_LIB) \
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -113,7 +119,7 @@ fuzz-run-%: build/fuzz/%
 	@grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' \
 		build/fuzz/$*.log | sed 's/^/fuzz: $*: /'
 
-fuzz: deps $(addprefix fuzz-run-,$(FUZZERS))
+fuzz: deps-checks $(addprefix fuzz-run-,$(FUZZERS))
 
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=30
@@ -125,7 +131,7 @@ soak: build
 # vbr against wrk, a bare libcurl loop, lua-curl, LuaSec, Python requests and
 # the curl command line, on 127.0.0.1 (bench/README.md; not in `make test`).
 .PHONY: bench
-bench: build-all
+bench: build-all deps-bench
 	bench/run
 
 # The LDoc reference of lua/ and src/, in docs/.
