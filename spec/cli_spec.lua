@@ -320,17 +320,11 @@ describe("vbr against the simulator", function()
     before_each(function() file = os.tmpname() end)
     after_each(function() os.remove(file) end)
 
-    local function read(path)
-      local handle = assert(io.open(path, "rb"))
-      local text = handle:read("*a")
-      handle:close()
-      return text
-    end
+    local shell = require "spec.support.shell"
+    local write = shell.write
 
-    local function write(path, text)
-      local handle = assert(io.open(path, "wb"))
-      handle:write(text)
-      handle:close()
+    local function read(path)
+      return assert(shell.read(path))
     end
 
     it("writes the wanted state without lastSuccessfulBackup, and applies it back", function()

@@ -2,16 +2,11 @@
 -- connection in the environment as a user would set it.
 local sim = require "spec.support.sim"
 
-local function quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
+local shell = require "spec.support.shell"
+local quote = shell.quote
 
 local function read(path)
-  local handle = io.open(path, "rb")
-  if not handle then return "" end
-  local text = handle:read("*a")
-  handle:close()
-  return text
+  return shell.read(path) or ""
 end
 
 describe("examples", function()

@@ -1,20 +1,10 @@
 -- The rock: every source file is in the rockspec, it installs with luarocks,
 -- and the installed module loads in a fresh interpreter; one version string.
-local function read(path)
-  local file = assert(io.open(path, "rb"))
-  local text = file:read("*a")
-  file:close()
-  return text
-end
+local shell = require "spec.support.shell"
+local run = shell.run
 
--- Runs a shell command; true when it exits 0, and what it printed. The exit
--- status is read from the output, since LuaJIT's pipe:close() hides it.
-local function run(command)
-  local pipe = assert(io.popen("(" .. command .. ") 2>&1; echo \"exit=$?\""))
-  local output = pipe:read("*a")
-  pipe:close()
-  local text, code = output:match("^(.-)exit=(%d+)%s*$")
-  return code == "0", text
+local function read(path)
+  return assert(shell.read(path))
 end
 
 local function lines_of(command)

@@ -37,16 +37,11 @@ local function escape(s, space)
   end))
 end
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell = require "spec.support.shell"
+local shell_quote = shell.quote
 
 local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local text = f:read("*a")
-  f:close()
-  return text
+  return shell.read(path) or ""
 end
 
 describe("secrets", function()

@@ -20,23 +20,8 @@ local UNKNOWN_ID = "00000000-1111-4222-8333-444444444444"
 
 local documents = assert(openapi.load("simulator/openapi"))
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("*a")
-  f:close()
-  return text
-end
-
-local function write_all(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local shell = require "spec.support.shell"
+local shell_quote, read_all, write_all = shell.quote, shell.read, shell.write
 
 -- Runs a shell command; returns its output and exit code (portable across Lua versions).
 local function run(command)

@@ -15,33 +15,8 @@ local gateway = {}
 
 local NGINX = "/usr/sbin/nginx"
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- Runs a shell command: true when it exits 0, and what it printed (the
--- exit status is read from the output: LuaJIT's pipe:close() hides it).
-local function run(command)
-  local pipe = assert(io.popen("(" .. command .. ") 2>&1; echo \"exit=$?\""))
-  local output = pipe:read("*a")
-  pipe:close()
-  local text, code = output:match("^(.-)exit=(%d+)%s*$")
-  return code == "0", text
-end
-
-local function read(path)
-  local file = io.open(path, "rb")
-  if not file then return nil end
-  local text = file:read("*a")
-  file:close()
-  return text
-end
-
-local function write(path, text)
-  local file = assert(io.open(path, "wb"))
-  file:write(text)
-  file:close()
-end
+local shell = require "spec.support.shell"
+local shell_quote, run, read, write = shell.quote, shell.run, shell.read, shell.write
 
 local function repo_root()
   local source = debug.getinfo(1, "S").source

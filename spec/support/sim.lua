@@ -21,9 +21,8 @@ sim.users = {
   viewer = { username = "viewer", password = "V1ewer#Pass", role = "Backup Viewer" },
 }
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell = require "spec.support.shell"
+local shell_quote = shell.quote
 
 local function repo_root()
   local source = debug.getinfo(1, "S").source
@@ -35,13 +34,7 @@ end
 
 sim.vbrsim = repo_root() .. "simulator/vbrsim"
 
-local function run(command)
-  local pipe = assert(io.popen(command .. " 2>&1", "r"))
-  local output = pipe:read("*a")
-  local ok, _, code = pipe:close()
-  if ok == true or code == 0 then return true, output end
-  return false, output
-end
+local run = shell.run
 
 local Instance = {}
 Instance.__index = Instance
