@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                                            "1.3-rev2"};
     static const char *const methods[] = {"GET", "PUT", "POST", "DELETE"};
     vbr_config cfg;
-    vbr_host host = {fuzz_L, host_fields, host_password};
+    vbr_host host = {fuzz_L, host_fields, host_password, NULL};
     vbr_call call = {NULL, "/api/v1/configBackup", "a=b", NULL, 0, 0};
     vbr_engine *e;
     vbr_job *j;

@@ -574,7 +574,11 @@ static char *scrubbed(const vbr_job *j, const char *s, size_t max)
     char *out = vbr_strdup(s);
     if (out == NULL)
         return NULL;
+    const char *held = j->e->host.held_password != NULL
+                       ? j->e->host.held_password(j->e->host.ud) : NULL;
     scrub_password(out, j->password);   /* a server may echo the form */
+    if (held != NULL)                   /* ... or the password, any time */
+        scrub_password(out, held);
     scrub(out, j->e->access_token);
     scrub(out, j->e->refresh_token);
     if (strlen(out) > max)

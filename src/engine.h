@@ -133,6 +133,10 @@ typedef struct vbr_host {
     /* Return the password as a malloc'd string (the engine wipes and frees
      * it), or NULL with *why set to a static explanation. */
     char *(*password)(void *ud, const char **why);
+    /* The password when the host keeps it anyway (given as a string), so
+     * that server text of any answer is scrubbed of it; NULL (or no
+     * function) when it is fetched on demand only. */
+    const char *(*held_password)(void *ud);
 } vbr_host;
 
 typedef struct vbr_config {

@@ -346,6 +346,12 @@ static char *read_password_file(const char *path)
     return pw;
 }
 
+static const char *host_held_password(void *ud)
+{
+    const client *c = ud;
+    return c->pw_source == PW_STRING ? c->password : NULL;
+}
+
 static char *host_password(void *ud, const char **why)
 {
     client *c = ud;
@@ -710,6 +716,7 @@ static int core_new(lua_State *L)
     host.ud = c;
     host.json_fields = host_json_fields;
     host.password = host_password;
+    host.held_password = host_held_password;
     co.ca_file = o.ca_file;
     co.ca_path = o.ca_path;
     co.pinned_public_key = o.pinned_public_key;
