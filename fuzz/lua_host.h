@@ -68,4 +68,21 @@ static inline void fuzz_lua_run(const unsigned char *data, size_t size)
         lua_gc(L, LUA_GCCOLLECT, 0);
 }
 
+/* libFuzzer's entry points for a harness that is one Lua driver. */
+#define FUZZ_LUA_ENTRY_POINTS(driver)                                       \
+    int LLVMFuzzerInitialize(int *argc, char ***argv);                      \
+    int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);     \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                       \
+    {                                                                       \
+        (void)argc;                                                         \
+        (void)argv;                                                         \
+        fuzz_lua_init(driver);                                              \
+        return 0;                                                           \
+    }                                                                       \
+    int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)      \
+    {                                                                       \
+        fuzz_lua_run(data, size);                                           \
+        return 0;                                                           \
+    }
+
 #endif

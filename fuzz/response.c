@@ -73,19 +73,4 @@ static const char DRIVER[] =
 "  tostring(c); c:stats(); job:close(); c:close()\n"
 "end\n";
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_lua_init(DRIVER);
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
-{
-    fuzz_lua_run(data, size);
-    return 0;
-}
+FUZZ_LUA_ENTRY_POINTS(DRIVER)
