@@ -34,7 +34,9 @@ build = {
    type = "builtin",
    modules = {
       ["vbr.core"] = {
-         sources = { "src/buf.c", "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
+         sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
+                     "src/core_host.c", "src/core_options.c", "src/core_step.c",
+                     "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)" },

@@ -366,11 +366,6 @@ void vbr_engine_release(vbr_engine *e)
     free(e);
 }
 
-int vbr_engine_closed(const vbr_engine *e)
-{
-    return e->closed;
-}
-
 const char *vbr_engine_api_version(const vbr_engine *e)
 {
     return e->api_version;

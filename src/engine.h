@@ -172,7 +172,6 @@ vbr_engine *vbr_engine_new(const vbr_config *cfg, const vbr_host *host);
 void vbr_engine_close(vbr_engine *e);
 /* Drop the caller's reference (frees when no job holds one either). */
 void vbr_engine_release(vbr_engine *e);
-int vbr_engine_closed(const vbr_engine *e);
 /* The revision in use; NULL while "auto" has not been negotiated yet. */
 const char *vbr_engine_api_version(const vbr_engine *e);
 vbr_stats vbr_engine_stats(const vbr_engine *e);

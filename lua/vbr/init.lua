@@ -68,7 +68,7 @@ function Client:invalid(problems, method, path)
   }
 end
 
--- A JSON content type, as the core tells it (src/vbr_core.c, is_json_type).
+-- A JSON content type, as the core tells it (src/core_client.c, is_json_type).
 local function is_json_type(content_type)
   return content_type ~= nil and find(lower(match(content_type, "^[^;]*")), "json", 1, true) ~= nil
 end
