@@ -51,6 +51,7 @@ build = {
       ["vbr.cli.sessions"] = "lua/vbr/cli/sessions.lua",
       ["vbr.configbackup"] = "lua/vbr/configbackup.lua",
       ["vbr.env"] = "lua/vbr/env.lua",
+      ["vbr.inventory"] = "lua/vbr/inventory.lua",
       ["vbr"] = "lua/vbr/init.lua",
       ["vbr.json"] = "lua/vbr/json.lua",
       ["vbr.model"] = "lua/vbr/model.lua",
