@@ -110,12 +110,10 @@ describe("vbr without a server", function()
     local code, out, err = vbr { "--help" }
     assert.equal(0, code)
     assert.equal("", err)
-    for _, line in ipairs { "0  done", "1  the server or API refused", "2  usage",
-                            "3  the login was refused", "4  TLS, network or timeout",
-                            "5  input refused locally", "VBR_URL", "VBR_PASSWORD_FILE",
-                            "VBR_INSECURE" } do
-      assert.matches(line, out, 1, true)
+    for _, row in ipairs(require("vbr.env").EXIT_MEANINGS) do
+      assert.matches(string.format("\n  %-3d  %s\n", row[1], row[2]), out, 1, true)
     end
+    for _, name in ipairs(require("vbr.env").VARIABLES) do assert.matches(name, out, 1, true) end
   end)
 
   it("shows the help of a subcommand", function()
@@ -136,7 +134,8 @@ describe("vbr without a server", function()
       { { "configbackup", "set", "--email-to", "a@b.c,,d@e.f" }, "an empty address" },
       { { "configbackup", "run", "--timeout", "0" }, "--timeout must be a number of seconds" },
       { { "sessions", "show", "not-a-uuid" }, "a session id is a UUID" },
-      { { "schedule", "next", "daily", "-n", "0" }, "--count must be from 1 to 1000" },
+      { { "schedule", "next", "daily", "-n", "0" },
+        "--count must be a whole number from 1 to 1000" },
       { { "schedule", "next", "daily", "--from", "tomorrow" }, "--from must be a local time" },
       -- No way to give a password on the command line.
       { { "--password", "secret", "configbackup", "show" }, "unknown option '--password'" },
@@ -216,7 +215,7 @@ describe("vbr against the simulator", function()
     it("prints JSON with sorted keys (also as 'cb')", function()
       local code, out = vbr({ "cb", "show", "--json" }, vars)
       assert.equal(0, code)
-      local settings = assert(json.decode(out))
+      local settings = assert(json.decode(out)).settings
       assert.equal(10, settings.restorePointsToKeep)
       assert.is_true(json.is_array(settings.notifications.SMTPSettings.recipients))
       assert.is_true(out:find('"backupRepositoryId"', 1, true)
@@ -375,7 +374,9 @@ describe("vbr against the simulator", function()
       write(file, '{"backupRepositoryId": "5c3b2a19-8d7e-4f60-b1a2-c3d4e5f60718"}')
       code, _, err = vbr({ "configbackup", "apply", file }, vars)
       assert.equal(5, code)
-      assert.matches("no repository has the id", err, 1, true)
+      assert.matches("no repository that can hold the configuration backup has the id "
+        .. "'5c3b2a19-8d7e-4f60-b1a2-c3d4e5f60718' (a scale-out or external repository cannot",
+        err, 1, true)
       code, _, err = vbr({ "configbackup", "apply", file .. ".missing" }, vars)
       assert.equal(5, code)
       assert.matches("cannot read", err, 1, true)
@@ -472,10 +473,17 @@ describe("vbr against the simulator", function()
       assert.equal(4, code)
     end)
 
-    it("exit code 5 for a URL the library refuses", function()
-      local code, _, err = vbr({ "configbackup", "show" }, with { VBR_URL = "ftp://x" })
-      assert.equal(5, code)
-      assert.is_truthy(err:find("vbr: ", 1, true))
+    it("exit code 2 for a URL that is not https://, naming where it came from", function()
+      local before = s:counters().total
+      for _, url in ipairs { "http://127.0.0.1:9419", "ftp://x" } do
+        local code, _, err = vbr({ "configbackup", "show" }, with { VBR_URL = url })
+        assert.equal(2, code)
+        assert.matches("VBR_URL: VBR's REST API is HTTPS only", err, 1, true)
+        code, _, err = vbr({ "--url", url, "configbackup", "show" }, vars)
+        assert.equal(2, code)
+        assert.matches("--url: VBR's REST API is HTTPS only", err, 1, true)
+      end
+      assert.equal(before, s:counters().total)
     end)
 
     it("reads the password from a file (flag or environment)", function()
@@ -504,7 +512,8 @@ describe("vbr against the simulator", function()
     it("shows method, path and status of each request, and no secret", function()
       local code, _, err = vbr({ "--verbose", "configbackup", "set", "--retention", "15" }, vars)
       assert.equal(0, code)
-      assert.matches("vbr: logged in to " .. s.url .. " as admin", err, 1, true)
+      assert.matches("vbr: logged in to " .. s.url .. " as admin (API revision 1.3-rev1",
+        err, 1, true)
       assert.matches("vbr: GET /api/v1/configBackup -> 200", err, 1, true)
       assert.matches("vbr: PUT /api/v1/configBackup -> 200", err, 1, true)
       assert.matches("vbr: POST /api/oauth2/logout -> ok", err, 1, true)
@@ -519,7 +528,7 @@ describe("vbr against the simulator", function()
   end)
 
   describe("repl", function()
-    it("evaluates expressions and statements, prints errors, and goes on", function()
+    it("on a terminal: evaluates expressions and statements, prints errors, goes on", function()
       local input = table.concat({
         "cb:get().restorePointsToKeep",
         "x = 1 +",
@@ -534,9 +543,9 @@ describe("vbr against the simulator", function()
         "exit()",
         "'never printed'",
       }, "\n")
-      local code, out, err = vbr({ "repl" }, vars, { stdin = input })
+      local code, out, err = vbr({ "repl" }, vars, { stdin = input, tty = "stdin" })
       assert.equal(0, code)
-      assert.matches("^10\n42\n", out)
+      assert.matches("vbr> 10\nvbr> >> vbr> 42\n", out, 1, true)
       assert.matches("Every weekday at 22:00\n", out, 1, true)
       assert.matches("nil\n", out, 1, true)
       assert.matches("404", out, 1, true)
@@ -545,6 +554,64 @@ describe("vbr against the simulator", function()
       assert.matches("error: boom", err, 1, true)
       assert.matches("syntax error", err, 1, true)
       assert.matches("set_retention expects a number", err, 1, true)
+    end)
+
+    it("says what to type for a method called with a dot", function()
+      local _, _, err = vbr({ "repl" }, vars, { stdin = "cb.get()\n", tty = "stdin" })
+      assert.matches("hint: cb.get(...) calls a method without its object: type cb:get(...)",
+        err, 1, true)
+    end)
+
+    it("has help(x) for every object in scope", function()
+      local input = "help(client)\nhelp(cb)\ns = cb:start()\nhelp(s)\nhelp(vbr)\n"
+        .. "help(vbr.schedule)\nhelp(vbr.json)\nhelp(print)\nhelp(42)\n"
+      local code, out, err = vbr({ "repl" }, vars, { stdin = input })
+      assert.equal(0, code, err)
+      for _, expected in ipairs { "client: one logged-in VBR server", "client:sessions",
+                                  "cb: the configuration backup", "cb:set_schedule",
+                                  "a session: Backup Configuration Job", "s:wait",
+                                  "vbr: the module", "vbr.schedule.parse", "fields: ",
+                                  "encode", "a function", "a number: 42" } do
+        assert.matches(expected, out, 1, true)
+      end
+    end)
+
+    it("shows progress in s:wait()", function()
+      local code, out, err = vbr({ "repl" }, vars,
+        { stdin = "s = cb:start()\ns:wait():outcome()\n" })
+      assert.equal(0, code, err)
+      assert.matches("Stopped 100%\n", err, 1, true)
+      assert.matches("Success\n", out, 1, true)
+    end)
+
+    it("a piped script stops at its first failure, with a non-zero exit code", function()
+      local code, out, err = vbr({ "repl" }, vars,
+        { stdin = "1 + 1\nerror('boom')\n'never printed'\n" })
+      assert.equal(1, code)
+      assert.matches("^2\n", out)
+      assert.is_nil(out:find("never printed", 1, true))
+      assert.matches("error: boom", err, 1, true)
+      assert.matches("stopped at the first failure", err, 1, true)
+      -- A call that returns nil, err fails the script with the error's exit code.
+      code = vbr({ "repl" }, vars, { stdin = "cb:set_retention(500)\n'never printed'\n" })
+      assert.equal(5, code)
+      code = vbr({ "repl" }, vars, { stdin = "cb:set_retention(14)\n" })
+      assert.equal(0, code)
+      code = vbr({ "repl" }, vars, { stdin = "exit(3)\n" })
+      assert.equal(3, code)
+    end)
+
+    it("completes names, fields and methods", function()
+      local repl = require "vbr.repl"
+      local scope = setmetatable({ cb = require("vbr.configbackup").new({}),
+                                   vbr = { schedule = { parse = 1, describe = 2 } } },
+                                 { __index = _G })
+      assert.same({ "cb:set_encryption", "cb:set_notifications", "cb:set_repository",
+                    "cb:set_retention", "cb:set_schedule" }, repl.complete("cb:set_", scope))
+      assert.same({ "vbr.schedule.parse" }, repl.complete("vbr.schedule.pa", scope))
+      assert.same({ "cb" }, repl.complete("cb", setmetatable({ cb = 1 }, {})))
+      assert.same({ "print" }, repl.complete("prin", scope))
+      assert.same({}, repl.complete("nothing.here", scope))
     end)
   end)
 end)
