@@ -527,6 +527,226 @@ describe("vbr against the simulator", function()
     end)
   end)
 
+  describe("scripting", function()
+    it("--json on run and set: one JSON document on stdout, nothing else there", function()
+      local code, out, err = vbr({ "--json", "configbackup", "set", "--retention", "12" }, vars)
+      assert.equal(0, code, err)
+      local report = assert(json.decode(out))
+      assert.is_true(report.saved)
+      assert.equal("restorePointsToKeep", report.changes[1].path)
+      assert.equal(12, report.changes[1].new)
+      code, out, err = vbr({ "configbackup", "run", "--wait", "--json" }, vars)
+      assert.equal(0, code, err)
+      local session = assert(json.decode(out))
+      assert.equal("Stopped", session.state)
+      assert.equal("Success", session.result.result)
+      assert.matches("Started a configuration backup", err, 1, true)   -- notes go to stderr
+      for _, argv in ipairs { { "sessions", "list" }, { "sessions", "show", "last" },
+                              { "schedule", "templates" }, { "configbackup", "diff", "-" },
+                              { "schedule", "describe", "nightly" }, { "--version" } } do
+        table.insert(argv, 1, "--json")
+        code, out, err = vbr(argv, vars, { stdin = "{}" })
+        assert.equal(0, code, table.concat(argv, " ") .. ": " .. err)
+        assert.is_table(json.decode(out), table.concat(argv, " "))
+      end
+    end)
+
+    it("-q prints the result alone", function()
+      local code, out = vbr({ "-q", "configbackup", "run" }, vars)
+      assert.equal(0, code)
+      assert.matches("^%x+%-[%x%-]+\n$", out)
+      code, out = vbr({ "-q", "configbackup", "set", "--retention", "13" }, vars)
+      assert.equal(0, code)
+      assert.equal("", out)
+    end)
+
+    it("exit code 6 for a warning with --strict, 0 without", function()
+      s:config { backup_outcome = "Warning" }
+      local code, out = vbr({ "configbackup", "run", "--wait" }, vars)
+      assert.equal(0, code)
+      assert.matches("Finished: Warning.", out, 1, true)
+      assert.matches("Session log:", out, 1, true)
+      code = vbr({ "configbackup", "run", "--wait", "--strict" }, vars)
+      assert.equal(6, code)
+    end)
+
+    it("exit code 7 when the wait times out: the session goes on", function()
+      s:config { session_duration = 30 }
+      local code, _, err = vbr({ "configbackup", "run", "--timeout", "1" }, vars)
+      assert.equal(7, code)
+      assert.matches("the session goes on; follow it with: vbr sessions wait ", err, 1, true)
+    end)
+
+    it("sessions wait and stop, by 'last' and by a unique prefix", function()
+      s:config { session_duration = 30 }
+      local code, out = vbr({ "configbackup", "run" }, vars)
+      assert.equal(0, code)
+      local id = out:match("session (%x+%-[%x%-]+)")
+      code, out = vbr({ "--json", "sessions", "show", id:sub(1, 8) }, vars)
+      assert.equal(0, code)
+      assert.equal(id, assert(json.decode(out)).id)
+      code, out = vbr({ "sessions", "stop", "last" }, vars)
+      assert.equal(0, code)
+      assert.matches("Asked the server to stop session " .. id, out, 1, true)
+      code, _, err = vbr({ "sessions", "wait", id:sub(1, 6) }, vars)
+      assert.equal(1, code)                         -- a stopped backup ends Failed
+      assert.matches("stopped by", err, 1, true)
+      code, _, err = vbr({ "sessions", "show", "ffffffff" }, vars)
+      assert.equal(1, code)
+      assert.matches("no session id starts with 'ffffffff'", err, 1, true)
+    end)
+
+    it("show has the next runs and the last session, a failed one said on stderr", function()
+      s:config { backup_outcome = "Failed" }
+      assert.equal(1, (vbr({ "configbackup", "run", "--wait" }, vars)))
+      local code, out, err = vbr({ "configbackup", "show" }, vars)
+      assert.equal(0, code)
+      assert.matches("Next runs:%s+%d%d%d%d%-%d%d%-%d%d 10:00, ", out)
+      assert.matches("Last session:%s+%d%d%d%d%-%d%d%-%d%d [%d:+]+ Failed", out)
+      assert.matches("the last configuration backup failed; see: vbr sessions logs ", err, 1,
+        true)
+    end)
+
+    it("diff: 0 when the server matches the file, 8 when it differs", function()
+      local file = os.tmpname()
+      finally(function() os.remove(file) end)
+      assert.equal(0, (vbr({ "configbackup", "export", file }, vars)))
+      local code, out = vbr({ "configbackup", "diff", file }, vars)
+      assert.equal(0, code)
+      assert.matches("No drift", out, 1, true)
+      assert.equal(0, (vbr({ "configbackup", "set", "--retention", "20" }, vars)))
+      local puts = count(PUT)
+      code, out = vbr({ "configbackup", "diff", file }, vars)
+      assert.equal(8, code)
+      assert.matches("restorePointsToKeep: 20 -> 10", out, 1, true)
+      assert.equal(puts, count(PUT))
+    end)
+  end)
+
+  describe("messages", function()
+    it("a running backup: the CLI's words, and --force stops it and starts anew", function()
+      s:config { session_duration = 30 }
+      assert.equal(0, (vbr({ "configbackup", "run" }, vars)))
+      local code, _, err = vbr({ "configbackup", "run" }, vars)
+      assert.equal(1, code)
+      assert.matches("already running", err, 1, true)
+      assert.matches("vbr configbackup run --force", err, 1, true)
+      assert.is_nil(err:find("force = true", 1, true))
+      s:config { session_duration = 1 }
+      local out
+      code, out, err = vbr({ "configbackup", "run", "--force", "--wait" }, vars)
+      assert.equal(0, code, err)
+      assert.matches("Stopping the running configuration backup first", out, 1, true)
+      assert.matches("Finished: Success.", out, 1, true)
+      assert.equal(2, count(START))
+    end)
+
+    it("a local refusal claims no request and says 'invalid input' once", function()
+      local code, _, err = vbr({ "configbackup", "set", "--retention", "0" }, vars)
+      assert.equal(5, code)
+      assert.is_nil(err:find("PUT /api", 1, true))
+      local client = assert(require("vbr").connect { url = s.url, ca_file = s.ca_file,
+        username = admin.username, password = admin.password })
+      local _, refused = client.configbackup:set_retention(0)
+      client:close()
+      assert.equal("vbr: invalid input: restorePointsToKeep: must be from 1 to 255, not 0",
+        tostring(refused))
+    end)
+
+    it("a missing CA file or password file: refused locally (5), naming the flag", function()
+      local before = s:counters().total
+      local code, _, err = vbr({ "--ca-file", "/nonexistent/ca.pem", "configbackup", "show" },
+        vars)
+      assert.equal(5, code)
+      assert.matches("--ca-file: cannot read /nonexistent/ca.pem", err, 1, true)
+      code, _, err = vbr({ "configbackup", "show" }, with { VBR_CA_FILE = "/nonexistent/ca" })
+      assert.equal(5, code)
+      assert.matches("VBR_CA_FILE: cannot read", err, 1, true)
+      code, _, err = vbr({ "--password-file", "/nonexistent/pw", "configbackup", "show" },
+        with { VBR_PASSWORD = false })
+      assert.equal(5, code)
+      assert.matches("--password-file: cannot read /nonexistent/pw", err, 1, true)
+      assert.equal(before, s:counters().total)
+      local client, why = require("vbr").connect { url = s.url, username = "x", password = "y",
+        ca_file = "/nonexistent/ca.pem" }
+      assert.is_nil(client)
+      assert.equal("invalid", why.kind)
+      assert.matches("option 'ca_file'", why.message, 1, true)
+    end)
+
+    it("a certificate for another name and an unknown CA get different hints", function()
+      local hint = cli.hint
+      assert.matches("not for this host name", hint { kind = "tls",
+        message = "SSL: no alternative certificate subject name matches target host name" })
+      assert.matches("--ca-file", hint { kind = "tls",
+        message = "SSL certificate problem: unable to get local issuer certificate" }, 1, true)
+      local _, _, err = vbr({ "configbackup", "show" }, with { VBR_CA_FILE = false })
+      assert.matches("--ca-file", err, 1, true)
+    end)
+
+    it("a scale-out repository given by id is named as such", function()
+      local code, _, err = vbr({ "configbackup", "set", "--repository",
+        "5c3b2a19-8d7e-4f60-b1a2-c3d4e5f60718" }, vars)
+      assert.equal(5, code)
+      assert.matches("a scale-out or external repository cannot", err, 1, true)
+    end)
+  end)
+
+  describe("credentials", function()
+    local dir
+    before_each(function()
+      dir = os.tmpname()
+      os.remove(dir)
+      os.execute("mkdir -p '" .. dir .. "'")
+    end)
+    after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+    it("--password-file - reads the password from standard input", function()
+      local code = vbr({ "--password-file", "-", "configbackup", "show" },
+        with { VBR_PASSWORD = false }, { stdin = admin.password .. "\n" })
+      assert.equal(0, code)
+    end)
+
+    it("asks on a terminal when nothing gives a password, and says so elsewhere", function()
+      local code, _, err = vbr({ "configbackup", "show" }, with { VBR_PASSWORD = false })
+      assert.equal(2, code)
+      assert.matches("vbr asks only on a terminal", err, 1, true)
+      code, _, err = vbr({ "configbackup", "show" }, with { VBR_PASSWORD = false },
+        { tty = "stdin", stdin = admin.password .. "\n" })
+      assert.equal(0, code)
+      assert.matches("Password for admin at " .. s.url .. ": ", err, 1, true)
+    end)
+
+    it("--profile and VBR_PROFILE take the inventory's settings; flags and VBR_* win", function()
+      local inventory = dir .. "/inventory"
+      local password = dir .. "/password"
+      require("spec.support.shell").write(password, admin.password .. "\n")
+      require("spec.support.shell").write(inventory, table.concat({
+        "[defaults]", "username = admin", "password_file = " .. password,
+        "ca_file = " .. s.ca_file, "api_version = 1.3-rev1",
+        "[sim]", "url = " .. s.url,
+        "[env-secret]", "url = " .. s.url, "password_env = SIM_PASSWORD",
+        "[elsewhere]", "url = https://127.0.0.1:1", "" }, "\n"))
+      local only = { VBR_INVENTORY = inventory }
+      assert.equal(0, (vbr({ "--profile", "sim", "configbackup", "show" }, only)))
+      assert.equal(0, (vbr({ "configbackup", "show" }, { VBR_INVENTORY = inventory,
+        VBR_PROFILE = "sim" })))
+      assert.equal(0, (vbr({ "--inventory", inventory, "--profile", "env-secret", "configbackup",
+        "show" }, { SIM_PASSWORD = admin.password })))
+      local code, _, err = vbr({ "--profile", "env-secret", "configbackup", "show" }, only)
+      assert.equal(2, code)   -- the secret is read when the core asks: the login cannot start
+      assert.matches("SIM_PASSWORD (password_env) is not set", err, 1, true)
+      -- A variable wins over the profile: VBR_URL points at the simulator.
+      assert.equal(0, (vbr({ "--profile", "elsewhere", "configbackup", "show" },
+        { VBR_INVENTORY = inventory, VBR_URL = s.url })))
+      assert.equal(4, (vbr({ "--profile", "elsewhere", "configbackup", "show" }, only)))
+      code, _, err = vbr({ "--profile", "sym", "configbackup", "show" }, only)
+      assert.equal(2, code)
+      assert.matches("no server named 'sym'", err, 1, true)
+      assert.matches("did you mean 'sim'", err, 1, true)
+    end)
+  end)
+
   describe("repl", function()
     it("on a terminal: evaluates expressions and statements, prints errors, goes on", function()
       local input = table.concat({

@@ -462,6 +462,9 @@ end
 -- @see vbr.env.connect
 cli.connect = vbr_env.connect
 
+--- The hint shown after an error of the library, or nil (for the specs).
+cli.hint = hint_of
+
 --- Exit codes by name (see `vbr.env.EXIT`).
 cli.EXIT = EXIT
 
