@@ -588,7 +588,7 @@ describe("vbr against the simulator", function()
       code, out = vbr({ "sessions", "stop", "last" }, vars)
       assert.equal(0, code)
       assert.matches("Asked the server to stop session " .. id, out, 1, true)
-      local err
+      local _, err
       code, _, err = vbr({ "sessions", "wait", id:sub(1, 6) }, vars)
       assert.equal(1, code)                         -- a stopped backup ends Failed
       assert.matches("stopped by", err, 1, true)
