@@ -71,5 +71,14 @@ build = {
    },
    install = {
       bin = { vbr = "bin/vbr" },
+      -- The man page and the shell completions (`vbr manpage`, `vbr completion
+      -- SHELL` made them; spec/cli_docs_spec.lua checks they are current), in
+      -- the rock's conf directory: `luarocks show --rock-dir vbr`/conf.
+      conf = {
+         ["man/man1/vbr.1"] = "doc/vbr.1",
+         ["completions/vbr.bash"] = "completions/vbr.bash",
+         ["completions/_vbr"] = "completions/_vbr",
+         ["completions/vbr.fish"] = "completions/vbr.fish",
+      },
    },
 }
