@@ -36,7 +36,7 @@ build = {
       ["vbr.core"] = {
          sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
                      "src/core_host.c", "src/core_options.c", "src/core_step.c",
-                     "src/engine.c", "src/transport_curl.c", "src/vbr_core.c" },
+                     "src/engine.c", "src/interrupt.c", "src/transport_curl.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)" },
@@ -45,8 +45,9 @@ build = {
       ["vbr.cli"] = "lua/vbr/cli.lua",
       ["vbr.cli.configbackup"] = "lua/vbr/cli/configbackup.lua",
       ["vbr.cli.diff"] = "lua/vbr/cli/diff.lua",
-      ["vbr.cli.plan"] = "lua/vbr/cli/plan.lua",
+      ["vbr.cli.docs"] = "lua/vbr/cli/docs.lua",
       ["vbr.cli.progress"] = "lua/vbr/cli/progress.lua",
+      ["vbr.cli.repl"] = "lua/vbr/cli/repl.lua",
       ["vbr.cli.schedule"] = "lua/vbr/cli/schedule.lua",
       ["vbr.cli.sessions"] = "lua/vbr/cli/sessions.lua",
       ["vbr.configbackup"] = "lua/vbr/configbackup.lua",
@@ -70,5 +71,14 @@ build = {
    },
    install = {
       bin = { vbr = "bin/vbr" },
+      -- The man page and the shell completions (`vbr manpage`, `vbr completion
+      -- SHELL` made them; spec/cli_docs_spec.lua checks they are current), in
+      -- the rock's conf directory: `luarocks show --rock-dir vbr`/conf.
+      conf = {
+         ["man/man1/vbr.1"] = "doc/vbr.1",
+         ["completions/vbr.bash"] = "completions/vbr.bash",
+         ["completions/_vbr"] = "completions/_vbr",
+         ["completions/vbr.fish"] = "completions/vbr.fish",
+      },
    },
 }

@@ -45,4 +45,12 @@ local ok, why = pcall(function()
 end)
 if not ok then io.stderr:write("demo: ", tostring(why), "\n") end
 os.execute(SIMULATOR .. " stop " .. quote(sim.VBRSIM_PID) .. " >/dev/null 2>&1")
+if code == 0 then
+  print("")
+  print("Next, the vbr command against a simulator of your own (README, Command line):")
+  print("  eval \"$(simulator/vbrsim start)\"     # exports VBR_URL, VBR_USERNAME, ...")
+  print("  bin/vbr configbackup show")
+  print("  bin/vbr configbackup run --wait")
+  print("  simulator/vbrsim stop \"$VBRSIM_PID\"")
+end
 os.exit(code)

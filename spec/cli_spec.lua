@@ -110,12 +110,10 @@ describe("vbr without a server", function()
     local code, out, err = vbr { "--help" }
     assert.equal(0, code)
     assert.equal("", err)
-    for _, line in ipairs { "0  done", "1  the server or API refused", "2  usage",
-                            "3  the login was refused", "4  TLS, network or timeout",
-                            "5  input refused locally", "VBR_URL", "VBR_PASSWORD_FILE",
-                            "VBR_INSECURE" } do
-      assert.matches(line, out, 1, true)
+    for _, row in ipairs(require("vbr.env").EXIT_MEANINGS) do
+      assert.matches(string.format("\n  %-3d  %s\n", row[1], row[2]), out, 1, true)
     end
+    for _, name in ipairs(require("vbr.env").VARIABLES) do assert.matches(name, out, 1, true) end
   end)
 
   it("shows the help of a subcommand", function()
@@ -136,7 +134,8 @@ describe("vbr without a server", function()
       { { "configbackup", "set", "--email-to", "a@b.c,,d@e.f" }, "an empty address" },
       { { "configbackup", "run", "--timeout", "0" }, "--timeout must be a number of seconds" },
       { { "sessions", "show", "not-a-uuid" }, "a session id is a UUID" },
-      { { "schedule", "next", "daily", "-n", "0" }, "--count must be from 1 to 1000" },
+      { { "schedule", "next", "daily", "-n", "0" },
+        "--count must be a whole number from 1 to 1000" },
       { { "schedule", "next", "daily", "--from", "tomorrow" }, "--from must be a local time" },
       -- No way to give a password on the command line.
       { { "--password", "secret", "configbackup", "show" }, "unknown option '--password'" },
@@ -216,7 +215,7 @@ describe("vbr against the simulator", function()
     it("prints JSON with sorted keys (also as 'cb')", function()
       local code, out = vbr({ "cb", "show", "--json" }, vars)
       assert.equal(0, code)
-      local settings = assert(json.decode(out))
+      local settings = assert(json.decode(out)).settings
       assert.equal(10, settings.restorePointsToKeep)
       assert.is_true(json.is_array(settings.notifications.SMTPSettings.recipients))
       assert.is_true(out:find('"backupRepositoryId"', 1, true)
@@ -375,7 +374,9 @@ describe("vbr against the simulator", function()
       write(file, '{"backupRepositoryId": "5c3b2a19-8d7e-4f60-b1a2-c3d4e5f60718"}')
       code, _, err = vbr({ "configbackup", "apply", file }, vars)
       assert.equal(5, code)
-      assert.matches("no repository has the id", err, 1, true)
+      assert.matches("no repository that can hold the configuration backup has the id "
+        .. "'5c3b2a19-8d7e-4f60-b1a2-c3d4e5f60718' (a scale-out or external repository cannot",
+        err, 1, true)
       code, _, err = vbr({ "configbackup", "apply", file .. ".missing" }, vars)
       assert.equal(5, code)
       assert.matches("cannot read", err, 1, true)
@@ -472,10 +473,17 @@ describe("vbr against the simulator", function()
       assert.equal(4, code)
     end)
 
-    it("exit code 5 for a URL the library refuses", function()
-      local code, _, err = vbr({ "configbackup", "show" }, with { VBR_URL = "ftp://x" })
-      assert.equal(5, code)
-      assert.is_truthy(err:find("vbr: ", 1, true))
+    it("exit code 2 for a URL that is not https://, naming where it came from", function()
+      local before = s:counters().total
+      for _, url in ipairs { "http://127.0.0.1:9419", "ftp://x" } do
+        local code, _, err = vbr({ "configbackup", "show" }, with { VBR_URL = url })
+        assert.equal(2, code)
+        assert.matches("VBR_URL: VBR's REST API is HTTPS only", err, 1, true)
+        code, _, err = vbr({ "--url", url, "configbackup", "show" }, vars)
+        assert.equal(2, code)
+        assert.matches("--url: VBR's REST API is HTTPS only", err, 1, true)
+      end
+      assert.equal(before, s:counters().total)
     end)
 
     it("reads the password from a file (flag or environment)", function()
@@ -504,7 +512,8 @@ describe("vbr against the simulator", function()
     it("shows method, path and status of each request, and no secret", function()
       local code, _, err = vbr({ "--verbose", "configbackup", "set", "--retention", "15" }, vars)
       assert.equal(0, code)
-      assert.matches("vbr: logged in to " .. s.url .. " as admin", err, 1, true)
+      assert.matches("vbr: logged in to " .. s.url .. " as admin (API revision 1.3-rev1",
+        err, 1, true)
       assert.matches("vbr: GET /api/v1/configBackup -> 200", err, 1, true)
       assert.matches("vbr: PUT /api/v1/configBackup -> 200", err, 1, true)
       assert.matches("vbr: POST /api/oauth2/logout -> ok", err, 1, true)
@@ -518,8 +527,229 @@ describe("vbr against the simulator", function()
     end)
   end)
 
+  describe("scripting", function()
+    it("--json on run and set: one JSON document on stdout, nothing else there", function()
+      local code, out, err = vbr({ "--json", "configbackup", "set", "--retention", "12" }, vars)
+      assert.equal(0, code, err)
+      local report = assert(json.decode(out))
+      assert.is_true(report.saved)
+      assert.equal("restorePointsToKeep", report.changes[1].path)
+      assert.equal(12, report.changes[1].new)
+      code, out, err = vbr({ "configbackup", "run", "--wait", "--json" }, vars)
+      assert.equal(0, code, err)
+      local session = assert(json.decode(out))
+      assert.equal("Stopped", session.state)
+      assert.equal("Success", session.result.result)
+      assert.matches("Started a configuration backup", err, 1, true)   -- notes go to stderr
+      for _, argv in ipairs { { "sessions", "list" }, { "sessions", "show", "last" },
+                              { "schedule", "templates" }, { "configbackup", "diff", "-" },
+                              { "schedule", "describe", "nightly" }, { "--version" } } do
+        table.insert(argv, 1, "--json")
+        code, out, err = vbr(argv, vars, { stdin = "{}" })
+        assert.equal(0, code, table.concat(argv, " ") .. ": " .. err)
+        assert.is_table(json.decode(out), table.concat(argv, " "))
+      end
+    end)
+
+    it("-q prints the result alone", function()
+      local code, out = vbr({ "-q", "configbackup", "run" }, vars)
+      assert.equal(0, code)
+      assert.matches("^%x+%-[%x%-]+\n$", out)
+      code, out = vbr({ "-q", "configbackup", "set", "--retention", "13" }, vars)
+      assert.equal(0, code)
+      assert.equal("", out)
+    end)
+
+    it("exit code 6 for a warning with --strict, 0 without", function()
+      s:config { backup_outcome = "Warning" }
+      local code, out = vbr({ "configbackup", "run", "--wait" }, vars)
+      assert.equal(0, code)
+      assert.matches("Finished: Warning.", out, 1, true)
+      assert.matches("Session log:", out, 1, true)
+      code = vbr({ "configbackup", "run", "--wait", "--strict" }, vars)
+      assert.equal(6, code)
+    end)
+
+    it("exit code 7 when the wait times out: the session goes on", function()
+      s:config { session_duration = 30 }
+      local code, _, err = vbr({ "configbackup", "run", "--timeout", "1" }, vars)
+      assert.equal(7, code)
+      assert.matches("the session goes on; follow it with: vbr sessions wait ", err, 1, true)
+    end)
+
+    it("sessions wait and stop, by 'last' and by a unique prefix", function()
+      s:config { session_duration = 30 }
+      local code, out = vbr({ "configbackup", "run" }, vars)
+      assert.equal(0, code)
+      local id = out:match("session (%x+%-[%x%-]+)")
+      code, out = vbr({ "--json", "sessions", "show", id:sub(1, 8) }, vars)
+      assert.equal(0, code)
+      assert.equal(id, assert(json.decode(out)).id)
+      code, out = vbr({ "sessions", "stop", "last" }, vars)
+      assert.equal(0, code)
+      assert.matches("Asked the server to stop session " .. id, out, 1, true)
+      local _, err
+      code, _, err = vbr({ "sessions", "wait", id:sub(1, 6) }, vars)
+      assert.equal(1, code)                         -- a stopped backup ends Failed
+      assert.matches("stopped by", err, 1, true)
+      code, _, err = vbr({ "sessions", "show", "ffffffff" }, vars)
+      assert.equal(1, code)
+      assert.matches("no session id starts with 'ffffffff'", err, 1, true)
+    end)
+
+    it("show has the next runs and the last session, a failed one said on stderr", function()
+      s:config { backup_outcome = "Failed" }
+      assert.equal(1, (vbr({ "configbackup", "run", "--wait" }, vars)))
+      local code, out, err = vbr({ "configbackup", "show" }, vars)
+      assert.equal(0, code)
+      assert.matches("Next runs:%s+%d%d%d%d%-%d%d%-%d%d 10:00, ", out)
+      assert.matches("Last session:%s+%d%d%d%d%-%d%d%-%d%d [%d:+]+ Failed", out)
+      assert.matches("the last configuration backup failed; see: vbr sessions logs ", err, 1,
+        true)
+    end)
+
+    it("diff: 0 when the server matches the file, 8 when it differs", function()
+      local file = os.tmpname()
+      finally(function() os.remove(file) end)
+      assert.equal(0, (vbr({ "configbackup", "export", file }, vars)))
+      local code, out = vbr({ "configbackup", "diff", file }, vars)
+      assert.equal(0, code)
+      assert.matches("No drift", out, 1, true)
+      assert.equal(0, (vbr({ "configbackup", "set", "--retention", "20" }, vars)))
+      local puts = count(PUT)
+      code, out = vbr({ "configbackup", "diff", file }, vars)
+      assert.equal(8, code)
+      assert.matches("restorePointsToKeep: 20 -> 10", out, 1, true)
+      assert.equal(puts, count(PUT))
+    end)
+  end)
+
+  describe("messages", function()
+    it("a running backup: the CLI's words, and --force stops it and starts anew", function()
+      s:config { session_duration = 30 }
+      assert.equal(0, (vbr({ "configbackup", "run" }, vars)))
+      local code, _, err = vbr({ "configbackup", "run" }, vars)
+      assert.equal(1, code)
+      assert.matches("already running", err, 1, true)
+      assert.matches("vbr configbackup run --force", err, 1, true)
+      assert.is_nil(err:find("force = true", 1, true))
+      s:config { session_duration = 1 }
+      local out
+      code, out, err = vbr({ "configbackup", "run", "--force", "--wait" }, vars)
+      assert.equal(0, code, err)
+      assert.matches("Stopping the running configuration backup first", out, 1, true)
+      assert.matches("Finished: Success.", out, 1, true)
+      assert.equal(2, count(START))
+    end)
+
+    it("a local refusal claims no request and says 'invalid input' once", function()
+      local code, _, err = vbr({ "configbackup", "set", "--retention", "0" }, vars)
+      assert.equal(5, code)
+      assert.is_nil(err:find("PUT /api", 1, true))
+      local client = assert(require("vbr").connect { url = s.url, ca_file = s.ca_file,
+        username = admin.username, password = admin.password })
+      local _, refused = client.configbackup:set_retention(0)
+      client:close()
+      assert.equal("vbr: invalid input: restorePointsToKeep: must be from 1 to 255, not 0",
+        tostring(refused))
+    end)
+
+    it("a missing CA file or password file: refused locally (5), naming the flag", function()
+      local before = s:counters().total
+      local code, _, err = vbr({ "--ca-file", "/nonexistent/ca.pem", "configbackup", "show" },
+        vars)
+      assert.equal(5, code)
+      assert.matches("--ca-file: cannot read /nonexistent/ca.pem", err, 1, true)
+      code, _, err = vbr({ "configbackup", "show" }, with { VBR_CA_FILE = "/nonexistent/ca" })
+      assert.equal(5, code)
+      assert.matches("VBR_CA_FILE: cannot read", err, 1, true)
+      code, _, err = vbr({ "--password-file", "/nonexistent/pw", "configbackup", "show" },
+        with { VBR_PASSWORD = false })
+      assert.equal(5, code)
+      assert.matches("--password-file: cannot read /nonexistent/pw", err, 1, true)
+      assert.equal(before, s:counters().total)
+      local client, why = require("vbr").connect { url = s.url, username = "x", password = "y",
+        ca_file = "/nonexistent/ca.pem" }
+      assert.is_nil(client)
+      assert.equal("invalid", why.kind)
+      assert.matches("option 'ca_file'", why.message, 1, true)
+    end)
+
+    it("a certificate for another name and an unknown CA get different hints", function()
+      local hint = cli.hint
+      assert.matches("not for this host name", hint { kind = "tls",
+        message = "SSL: no alternative certificate subject name matches target host name" })
+      assert.matches("--ca-file", hint { kind = "tls",
+        message = "SSL certificate problem: unable to get local issuer certificate" }, 1, true)
+      local _, _, err = vbr({ "configbackup", "show" }, with { VBR_CA_FILE = false })
+      assert.matches("--ca-file", err, 1, true)
+    end)
+
+    it("a scale-out repository given by id is named as such", function()
+      local code, _, err = vbr({ "configbackup", "set", "--repository",
+        "5c3b2a19-8d7e-4f60-b1a2-c3d4e5f60718" }, vars)
+      assert.equal(5, code)
+      assert.matches("a scale-out or external repository cannot", err, 1, true)
+    end)
+  end)
+
+  describe("credentials", function()
+    local dir
+    before_each(function()
+      dir = os.tmpname()
+      os.remove(dir)
+      os.execute("mkdir -p '" .. dir .. "'")
+    end)
+    after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+    it("--password-file - reads the password from standard input", function()
+      local code = vbr({ "--password-file", "-", "configbackup", "show" },
+        with { VBR_PASSWORD = false }, { stdin = admin.password .. "\n" })
+      assert.equal(0, code)
+    end)
+
+    it("asks on a terminal when nothing gives a password, and says so elsewhere", function()
+      local code, _, err = vbr({ "configbackup", "show" }, with { VBR_PASSWORD = false })
+      assert.equal(2, code)
+      assert.matches("vbr asks only on a terminal", err, 1, true)
+      code, _, err = vbr({ "configbackup", "show" }, with { VBR_PASSWORD = false },
+        { tty = "stdin", stdin = admin.password .. "\n" })
+      assert.equal(0, code)
+      assert.matches("Password for admin at " .. s.url .. ": ", err, 1, true)
+    end)
+
+    it("--profile and VBR_PROFILE take the inventory's settings; flags and VBR_* win", function()
+      local inventory = dir .. "/inventory"
+      local password = dir .. "/password"
+      require("spec.support.shell").write(password, admin.password .. "\n")
+      require("spec.support.shell").write(inventory, table.concat({
+        "[defaults]", "username = admin", "password_file = " .. password,
+        "ca_file = " .. s.ca_file, "api_version = 1.3-rev1",
+        "[sim]", "url = " .. s.url,
+        "[env-secret]", "url = " .. s.url, "password_env = SIM_PASSWORD",
+        "[elsewhere]", "url = https://127.0.0.1:1", "" }, "\n"))
+      local only = { VBR_INVENTORY = inventory }
+      assert.equal(0, (vbr({ "--profile", "sim", "configbackup", "show" }, only)))
+      assert.equal(0, (vbr({ "configbackup", "show" }, { VBR_INVENTORY = inventory,
+        VBR_PROFILE = "sim" })))
+      assert.equal(0, (vbr({ "--inventory", inventory, "--profile", "env-secret", "configbackup",
+        "show" }, { SIM_PASSWORD = admin.password })))
+      local code, _, err = vbr({ "--profile", "env-secret", "configbackup", "show" }, only)
+      assert.equal(2, code)   -- the secret is read when the core asks: the login cannot start
+      assert.matches("SIM_PASSWORD (password_env) is not set", err, 1, true)
+      -- A variable wins over the profile: VBR_URL points at the simulator.
+      assert.equal(0, (vbr({ "--profile", "elsewhere", "configbackup", "show" },
+        { VBR_INVENTORY = inventory, VBR_URL = s.url })))
+      assert.equal(4, (vbr({ "--profile", "elsewhere", "configbackup", "show" }, only)))
+      code, _, err = vbr({ "--profile", "sym", "configbackup", "show" }, only)
+      assert.equal(2, code)
+      assert.matches("no server named 'sym'", err, 1, true)
+      assert.matches("did you mean 'sim'", err, 1, true)
+    end)
+  end)
+
   describe("repl", function()
-    it("evaluates expressions and statements, prints errors, and goes on", function()
+    it("on a terminal: evaluates expressions and statements, prints errors, goes on", function()
       local input = table.concat({
         "cb:get().restorePointsToKeep",
         "x = 1 +",
@@ -534,9 +764,9 @@ describe("vbr against the simulator", function()
         "exit()",
         "'never printed'",
       }, "\n")
-      local code, out, err = vbr({ "repl" }, vars, { stdin = input })
+      local code, out, err = vbr({ "repl" }, vars, { stdin = input, tty = "stdin" })
       assert.equal(0, code)
-      assert.matches("^10\n42\n", out)
+      assert.matches("vbr> 10\nvbr> >> vbr> 42\n", out, 1, true)
       assert.matches("Every weekday at 22:00\n", out, 1, true)
       assert.matches("nil\n", out, 1, true)
       assert.matches("404", out, 1, true)
@@ -545,6 +775,64 @@ describe("vbr against the simulator", function()
       assert.matches("error: boom", err, 1, true)
       assert.matches("syntax error", err, 1, true)
       assert.matches("set_retention expects a number", err, 1, true)
+    end)
+
+    it("says what to type for a method called with a dot", function()
+      local _, _, err = vbr({ "repl" }, vars, { stdin = "cb.get()\n", tty = "stdin" })
+      assert.matches("hint: cb.get(...) calls a method without its object: type cb:get(...)",
+        err, 1, true)
+    end)
+
+    it("has help(x) for every object in scope", function()
+      local input = "help(client)\nhelp(cb)\ns = cb:start()\nhelp(s)\nhelp(vbr)\n"
+        .. "help(vbr.schedule)\nhelp(vbr.json)\nhelp(print)\nhelp(42)\n"
+      local code, out, err = vbr({ "repl" }, vars, { stdin = input })
+      assert.equal(0, code, err)
+      for _, expected in ipairs { "client: one logged-in VBR server", "client:sessions",
+                                  "cb: the configuration backup", "cb:set_schedule",
+                                  "a session: Backup Configuration Job", "s:wait",
+                                  "vbr: the module", "vbr.schedule.parse", "fields: ",
+                                  "encode", "a function", "a number: 42" } do
+        assert.matches(expected, out, 1, true)
+      end
+    end)
+
+    it("shows progress in s:wait()", function()
+      local code, out, err = vbr({ "repl" }, vars,
+        { stdin = "s = cb:start()\ns:wait():outcome()\n" })
+      assert.equal(0, code, err)
+      assert.matches("Stopped 100%\n", err, 1, true)
+      assert.matches("Success\n", out, 1, true)
+    end)
+
+    it("a piped script stops at its first failure, with a non-zero exit code", function()
+      local code, out, err = vbr({ "repl" }, vars,
+        { stdin = "1 + 1\nerror('boom')\n'never printed'\n" })
+      assert.equal(1, code)
+      assert.matches("^2\n", out)
+      assert.is_nil(out:find("never printed", 1, true))
+      assert.matches("error: boom", err, 1, true)
+      assert.matches("stopped at the first failure", err, 1, true)
+      -- A call that returns nil, err fails the script with the error's exit code.
+      code = vbr({ "repl" }, vars, { stdin = "cb:set_retention(500)\n'never printed'\n" })
+      assert.equal(5, code)
+      code = vbr({ "repl" }, vars, { stdin = "cb:set_retention(14)\n" })
+      assert.equal(0, code)
+      code = vbr({ "repl" }, vars, { stdin = "exit(3)\n" })
+      assert.equal(3, code)
+    end)
+
+    it("completes names, fields and methods", function()
+      local repl = require "vbr.repl"
+      local scope = setmetatable({ cb = require("vbr.configbackup").new({}),
+                                   vbr = { schedule = { parse = 1, describe = 2 } } },
+                                 { __index = _G })
+      assert.same({ "cb:set_encryption", "cb:set_notifications", "cb:set_repository",
+                    "cb:set_retention", "cb:set_schedule" }, repl.complete("cb:set_", scope))
+      assert.same({ "vbr.schedule.parse" }, repl.complete("vbr.schedule.pa", scope))
+      assert.same({ "cb" }, repl.complete("cb", setmetatable({ cb = 1 }, {})))
+      assert.same({ "print" }, repl.complete("prin", scope))
+      assert.same({}, repl.complete("nothing.here", scope))
     end)
   end)
 end)

@@ -40,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "core.h"
+#include "interrupt.h"
 
 #ifndef VBR_VERSION
 #define VBR_VERSION "0.0.0-dev"
@@ -119,5 +120,6 @@ int luaopen_vbr_core(lua_State *L)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "revisions");
+    vbr_interrupt_open(L);         /* core.interrupt: Ctrl-C for the CLI (src/interrupt.c) */
     return 1;
 }

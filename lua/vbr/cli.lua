@@ -7,46 +7,53 @@
 --
 -- `cli.main(argv, env)` runs one command and returns its exit code; it never
 -- calls `os.exit` and writes only to the streams in `env`, so specs can run
--- it in-process.
+-- it in-process. The exit codes are `vbr.env.EXIT` (listed in `vbr --help`).
 --
--- Exit codes (also in `vbr --help`, and `vbr.env.EXIT`):
---
--- * 0: done
--- * 1: the server or API refused, or the backup session failed
--- * 2: usage: a bad command line, or missing connection settings
--- * 3: the login was refused
--- * 4: TLS, network or timeout
--- * 5: input refused locally, before anything was sent
+-- Each command module (`vbr.cli.configbackup`, ...) has `define(add)`,
+-- which declares its commands with `add(parent, spec, description, handler)`
+-- (argparse commands, so the help, the completions and the man page come
+-- from one source); `MODULES` below lists them.
 -- @module vbr.cli
 
 local argparse = require "argparse"
 local vbr_env = require "vbr.env"
+local json = require "vbr.json"
+local pretty = require "vbr.pretty"
 
-local type, tostring, tonumber, ipairs, pairs, setmetatable, xpcall =
-      type, tostring, tonumber, ipairs, pairs, setmetatable, xpcall
-local format, floor = string.format, math.floor
+local type, tostring, ipairs, pairs, setmetatable, xpcall, pcall, require =
+      type, tostring, ipairs, pairs, setmetatable, xpcall, pcall, require
+local format, floor, concat = string.format, math.floor, table.concat
 
 local EXIT = vbr_env.EXIT
 
 local cli = {}
 
+-- The command modules, in the order of `vbr --help`.
+local MODULES = { "vbr.cli.configbackup", "vbr.cli.sessions", "vbr.cli.schedule",
+                  "vbr.cli.repl", "vbr.cli.docs" }
+
+local function exit_code_lines()
+  local lines = {}
+  for i, row in ipairs(vbr_env.EXIT_MEANINGS) do lines[i] = format("  %-3d  %s", row[1], row[2]) end
+  return concat(lines, "\n")
+end
+
 local EPILOG = [[
-Connection (flags win over the environment):
+Connection (a flag wins over its variable, a variable over the profile):
   VBR_URL            https://vbr.example.com:9419
   VBR_USERNAME       a Backup Administrator (local Windows accounts: .\user)
   VBR_PASSWORD_FILE  a file holding the password (or VBR_PASSWORD: the password)
   VBR_API_VERSION    e.g. 1.3-rev1, or auto
   VBR_CA_FILE        the server's CA or self-signed certificate (PEM)
   VBR_INSECURE=1     do not verify the server's certificate (tests only)
-A password is never taken from the command line.
+  VBR_PROFILE        a server of the inventory: its url, user, secret source, CA...
+  VBR_INVENTORY      the inventory (default ~/.config/vbr/inventory, else
+                     /etc/vbr/inventory)
+A password is never taken from the command line. On a terminal, vbr asks for
+it when no other source gives one; --password-file - reads it from stdin.
 
 Exit codes:
-  0  done
-  1  the server or API refused, or the backup session failed
-  2  usage: a bad command line, or missing connection settings
-  3  the login was refused
-  4  TLS, network or timeout
-  5  input refused locally, before anything was sent]]
+]] .. exit_code_lines()
 
 -- Default streams and probes: the real process.
 local function default_env()
@@ -60,7 +67,15 @@ local function default_env()
       if type(ok) == "number" then return ok == 0 end      -- Lua 5.1
       return ok == true and (code == nil or code == 0)
     end,
+    -- Turns the terminal's echo off (false) or on again (true).
+    echo = function(on) os.execute(on and "stty echo 2>/dev/null" or "stty -echo 2>/dev/null") end,
   }
+end
+
+-- Ctrl-C (vbr.core's core.interrupt), when the core is built.
+local function interrupt_control()
+  local ok, core = pcall(require, "vbr.core")
+  return ok and type(core.interrupt) == "table" and core.interrupt or nil
 end
 
 -- Context: the streams, the parsed arguments, the connection --------------------
@@ -68,9 +83,17 @@ end
 local Context = {}
 Context.__index = Context
 
---- One line on stdout.
+--- One line of the command's result on stdout.
 function Context:say(line)
   self.stdout:write(line or "", "\n")
+end
+
+--- A line that tells what happens (started, saved, ...): on stdout, on stderr
+-- with --json (stdout holds the JSON document alone), not at all with --quiet.
+function Context:info(line)
+  if self.quiet then return end
+  local stream = self.json and self.stderr or self.stdout
+  stream:write(line or "", "\n")
 end
 
 --- One line on stderr.
@@ -87,12 +110,37 @@ function Context:isatty(name)
   return self.env.isatty ~= nil and self.env.isatty(name) == true
 end
 
+--- Writes one JSON document on stdout; returns `code` (or 0).
+function Context:write_json(value, code)
+  local text, why = json.encode_pretty(value)
+  if not text then
+    self:tell("vbr: cannot write JSON: " .. tostring(why))
+    return EXIT.refused
+  end
+  self.stdout:write(text)
+  return code or EXIT.ok
+end
+
+--- Server text made safe for the terminal (see `vbr.pretty.escape`).
+Context.safe = function(_, value) return pretty.escape(value) end
+
 -- What to try when an error of this kind stops the command.
-local HINTS = {
-  auth = "check the user name and the password (VBR_USERNAME, VBR_PASSWORD_FILE); "
-    .. "accounts with MFA cannot use the REST API",
-  tls = "give the server's certificate with --ca-file or VBR_CA_FILE",
-}
+local function hint_of(err)
+  if err.kind == "auth" then
+    return "check the user name and the password (--username, --password-file, --profile); "
+      .. "accounts with MFA cannot use the REST API"
+  end
+  if err.kind == "tls" then
+    local message = tostring(err.message):lower()
+    if message:find("host ?name") or message:find("subject") or message:find("alternative") then
+      return "the certificate is not for this host name: give the name it holds in --url "
+        .. "(or VBR_URL)"
+    end
+    return "give the server's CA or its self-signed certificate with --ca-file (or "
+      .. "VBR_CA_FILE), or pin its key in a profile (pinned_public_key)"
+  end
+  return nil
+end
 
 --- Reports an error on stderr; returns the exit code that goes with it.
 -- @param err an error of the library (`kind`, `message`, `problems`), or text
@@ -110,7 +158,8 @@ function Context:fail(err)
   else
     self:tell("vbr: " .. (tostring(err):gsub("^vbr: ", "")))   -- the core's text has it
   end
-  if HINTS[err.kind] then self:tell("vbr: hint: " .. HINTS[err.kind]) end
+  local hint = hint_of(err)
+  if hint then self:tell("vbr: hint: " .. hint) end
   return vbr_env.exit_code(err)
 end
 
@@ -119,6 +168,27 @@ function Context:usage_error(message)
   self:tell("vbr: " .. message)
   self:tell("Run '" .. (self.command_path or "vbr") .. " --help' for more.")
   return EXIT.usage
+end
+
+--- Asks for a password on the terminal, without echo.
+-- @return the password, or `nil, why` when there is no terminal to ask on
+function Context:ask_password(question)
+  if not self:isatty("stdin") then
+    return nil, "no password: pass --password-file (- reads standard input) or --profile, "
+      .. "or set VBR_PASSWORD_FILE (or VBR_PASSWORD); vbr asks only on a terminal"
+  end
+  self.stderr:write(question)
+  if self.stderr.flush then self.stderr:flush() end
+  local echo = self.env.echo
+  if echo then echo(false) end
+  local ok, line = pcall(self.env.stdin.read, self.env.stdin, "*l")
+  if echo then echo(true) end
+  self.stderr:write("\n")
+  if not ok then error(line, 0) end                 -- Ctrl-C goes on up
+  local interrupt = interrupt_control()
+  if line == nil and interrupt and interrupt.pending() then error(interrupt.ERROR, 0) end
+  if line == nil or line == "" then return nil, "no password was given" end
+  return line
 end
 
 -- Makes `--verbose` show every request of the client: method, path, status
@@ -160,7 +230,8 @@ local function trace_requests(ctx, client)
   client.core = proxy
 end
 
---- The client, connected on first use with the flags and the environment.
+--- The client, connected on first use with the flags, the environment and
+-- the profile.
 -- @return the client, or `nil` and the exit code (the error is reported)
 function Context:connect()
   if self.client then return self.client end
@@ -168,16 +239,33 @@ function Context:connect()
   local flags = {
     url = args.url, username = args.username, password_file = args.password_file,
     api_version = args.api_version, ca_file = args.ca_file, insecure = args.insecure or nil,
+    profile = args.profile, inventory = args.inventory,
   }
-  local client, err = vbr_env.connect(self.env.getenv, flags)
-  if not client then return nil, self:fail(err) end
+  local secret_error
+  local client, sources, settings = vbr_env.connect(self.env.getenv, flags, {
+    stdin = self.env.stdin,
+    prompt = function(question) return self:ask_password(question) end,
+    on_secret_error = function(why) secret_error = why end,
+  })
+  if not client then
+    local err = sources
+    if secret_error then err = secret_error end       -- the core only says "raised an error"
+    local interrupt = interrupt_control()
+    if interrupt and interrupt.pending() then error(interrupt.ERROR, 0) end
+    if type(err) == "table" and err.kind == "usage" then
+      return nil, self:usage_error(err.message)
+    end
+    if type(err) ~= "table" then
+      self:tell("vbr: " .. tostring(err))
+      return nil, EXIT.usage
+    end
+    return nil, self:fail(err)
+  end
   self.client = client
   if self.verbose then
-    local options = vbr_env.options(self.env.getenv, flags) or {}
-    self:trace(format("logged in to %s as %s (API revision %s)",
-      tostring(options.url):gsub("//[^/@]*@", "//"), tostring(options.username),
-      tostring(client.core:api_version())))
-    options.password = nil
+    self:trace(format("logged in to %s as %s (API revision %s; the server from %s)",
+      pretty.escape(settings.url), pretty.escape(settings.username),
+      tostring(client.core:api_version()), tostring(sources.url)))
     trace_requests(self, client)
   end
   return client
@@ -194,58 +282,9 @@ end
 
 -- The command line ---------------------------------------------------------------
 
-local function whole_number(what)
-  return function(text)
-    local number = tonumber(text)
-    if not number or number % 1 ~= 0 then
-      return nil, format("%s must be a whole number, not '%s'", what, text)
-    end
-    return number
-  end
-end
-
-local function integer_between(low, high, what)
-  local whole = whole_number(what)
-  return function(text)
-    local number, why = whole(text)
-    if not number then return nil, why end
-    if number < low or number > high then
-      return nil, format("%s must be from %d to %d, not %s", what, low, high, text)
-    end
-    return number
-  end
-end
-
-local function positive_number(what)
-  return function(text)
-    local number = tonumber(text)
-    if not number or number <= 0 then
-      return nil, format("%s must be a number of seconds above 0, not '%s'", what, text)
-    end
-    return number
-  end
-end
-
-local function address_list(text)
-  local list = {}
-  for item in (text .. ","):gmatch("([^,]*),") do
-    item = item:match("^%s*(.-)%s*$")
-    if item == "" then return nil, "--email-to: an empty address in '" .. text .. "'" end
-    list[#list + 1] = item
-  end
-  return list
-end
-
-local function session_id(text)
-  if not text:find("^%x+%-[%x%-]+$") then
-    return nil, "a session id is a UUID such as 2f0e8a4c-0a6c-4b1e-9c4e-3d2a1b0c9f8e, not '"
-      .. text .. "'"
-  end
-  return text
-end
-
 -- Builds the parser. `state.help` is set to the command whose -h/--help was
--- given; `state.paths` maps each command to its words ("vbr configbackup set").
+-- given; `state.paths` maps each command to its words ("vbr configbackup set");
+-- `state.handlers` each command to its function.
 local function build_parser(state)
   local function with_help(command, words)
     state.paths[command] = words
@@ -256,116 +295,51 @@ local function build_parser(state)
     return command
   end
   state.children = {}
-  local function sub(parent, spec, description)
+  state.handlers = {}
+  local function add(parent, spec, description, handler)
     local command = parent:command(spec, description)
     local name = spec:match("^(%S+)")
     state.children[parent] = state.children[parent] or {}
     state.children[parent][name] = command
     for alias in spec:gmatch("%s(%S+)") do state.children[parent][alias] = command end
-    return with_help(command, state.paths[parent] .. " " .. name)
+    state.handlers[command] = handler
+    local words = state.paths[parent] .. " " .. name
+    command:target(words)          -- a key no option has: result["vbr configbackup set"]
+    return with_help(command, words)
   end
 
   local parser = argparse("vbr", "Manage the configuration backup of Veeam Backup & "
     .. "Replication servers through their REST API.")
     :epilog(EPILOG)
     :require_command(false)               -- so that a bare --version works
-    :command_target("command")
     :help_max_width(100)
+  state.parser = parser
   with_help(parser, "vbr")
   parser:flag("--version", "Show the version and exit.")
   parser:group("Connection",
     parser:option("--url", "Server URL, https://host[:port] (default port 9419; env VBR_URL)."),
     parser:option("-u --username", "User name (env VBR_USERNAME)."):argname("<name>"),
-    parser:option("--password-file", "File holding the password (env VBR_PASSWORD_FILE; "
-      .. "or set VBR_PASSWORD)."):argname("<file>"),
+    parser:option("--password-file", "File holding the password; - reads it from standard "
+      .. "input (env VBR_PASSWORD_FILE; or set VBR_PASSWORD)."):argname("<file>"),
     parser:option("--api-version", "API revision such as 1.3-rev1, or auto "
       .. "(env VBR_API_VERSION)."):argname("<revision>"),
     parser:option("--ca-file", "CA certificate (PEM) to verify the server (env VBR_CA_FILE).")
       :argname("<file>"),
-    parser:flag("--insecure", "Do not verify the server's certificate (env VBR_INSECURE=1)."))
-  parser:flag("-v --verbose", "Show each request's method, path and status on stderr "
-    .. "(never a header, a password or a token).")
+    parser:flag("--insecure", "Do not verify the server's certificate (env VBR_INSECURE=1)."),
+    parser:option("--profile", "Take the connection settings of this server of the "
+      .. "inventory (env VBR_PROFILE).")
+      :argname("<name>"),
+    parser:option("--inventory", "The inventory file (env VBR_INVENTORY; default "
+      .. "~/.config/vbr/inventory, else /etc/vbr/inventory).")
+      :argname("<file>"))
+  parser:group("Output",
+    parser:flag("--json", "Print the result as one JSON document on stdout, and nothing "
+      .. "else there."),
+    parser:flag("-q --quiet", "Print only the result and errors: no progress, no notes."),
+    parser:flag("-v --verbose", "Show each request's method, path and status on stderr "
+      .. "(never a header, a password or a token)."))
 
-  -- configbackup
-  local cb = sub(parser, "configbackup cb", "Show, change and run the configuration backup.")
-    :command_target("action")
-  local show = sub(cb, "show", "Show the settings, the schedule in words and the last backup.")
-  show:flag("--json", "Print the settings as JSON, as the server sent them.")
-
-  local set = sub(cb, "set", "Change some settings: shows the change, then saves it.")
-  set:epilog([[
-Examples:
-  vbr configbackup set --schedule "weekdays at 22:00" --retention 14
-  vbr configbackup set --schedule nightly --dry-run
-  vbr configbackup set --encryption "config backup key" --email-to ops@example.com
-  vbr configbackup set --disable
-
-Schedules: a phrase ("daily at 22:00", "mon,wed,fri 06:30", "monthly on the last
-friday at 23:00", "off") or a template (see 'vbr schedule templates').]])
-  set:option("--schedule", "When to run: a phrase or a template name."):argname("<text>")
-  -- The range (1 to 255) is the model's to check, with the other settings.
-  set:option("--retention", "Restore points to keep (1 to 255).")
-    :argname("<count>"):convert(whole_number("--retention"))
-  set:option("--repository", "Backup repository, by name or id."):argname("<name|id>")
-  set:option("--encryption", "Encryption password, by hint or id; or off.")
-    :argname("<hint|id|off>")
-  set:mutex(
-    set:flag("--enable", "Turn the configuration backup job on."),
-    set:flag("--disable", "Turn the configuration backup job off."))
-  set:option("--snmp", "SNMP traps for the job (the server needs global SNMP settings).")
-    :choices { "on", "off" }
-  set:option("--email", "Email notifications.")
-    :choices { "on", "off" }
-  set:option("--email-to", "Send email to these addresses (comma-separated); "
-    .. "turns email on unless --email off.")
-    :argname("<a@b,c@d>"):convert(address_list)
-  set:flag("--dry-run", "Show the change, send nothing.")
-
-  local run = sub(cb, "run", "Start a configuration backup now.")
-  run:flag("--wait", "Follow the session until it ends; print its log if it fails.")
-  run:option("--timeout", "With --wait: give up after this many seconds (default 3600; "
-    .. "implies --wait).")
-    :argname("<seconds>"):convert(positive_number("--timeout"))
-  run:flag("--force", "Start even when a configuration backup is already running.")
-
-  local export = sub(cb, "export", "Write the settings to a JSON file (- for stdout).")
-  export:argument("file", "The file to write.")
-
-  local apply = sub(cb, "apply", "Change the settings to those of a JSON file (- for stdin).")
-  apply:epilog("The file holds all the settings (as 'export' writes them) or only those to "
-    .. "change; lastSuccessfulBackup is the server's and is ignored.")
-  apply:argument("file", "The file to read.")
-  apply:flag("--dry-run", "Show the change, send nothing.")
-
-  -- sessions
-  local sessions = sub(parser, "sessions", "List sessions and read their logs.")
-    :command_target("action")
-  local list = sub(sessions, "list", "Recent sessions, newest first.")
-  list:option("--type", "Session type, or any.", "ConfigurationBackup")
-  list:option("--limit", "How many (1 to 1000).", "20")
-    :convert(integer_between(1, 1000, "--limit"))
-  list:flag("--json", "Print JSON.")
-  local session_show = sub(sessions, "show", "One session.")
-  session_show:argument("id", "Session id."):convert(session_id)
-  session_show:flag("--json", "Print JSON.")
-  local logs = sub(sessions, "logs", "The log of one session.")
-  logs:argument("id", "Session id."):convert(session_id)
-  logs:flag("--json", "Print JSON.")
-
-  -- schedule (no server needed)
-  local schedule = sub(parser, "schedule", "Read and try schedules (no server needed).")
-    :command_target("action")
-  local describe = sub(schedule, "describe", "Read a schedule phrase and say it back.")
-  describe:argument("text", "The schedule: a phrase or a template name."):args("+")
-  local next_runs = sub(schedule, "next", "The next start times of a schedule.")
-  next_runs:argument("text", "The schedule: a phrase or a template name."):args("+")
-  next_runs:option("-n --count", "How many (1 to 1000).", "5")
-    :convert(integer_between(1, 1000, "--count"))
-  next_runs:option("--from", "Start after this local time, YYYY-MM-DD HH:MM (default: now).")
-    :argname("<time>")
-  sub(schedule, "templates", "The named schedule templates.")
-
-  sub(parser, "repl", "A Lua prompt connected to the server (client, cb, vbr; help()).")
+  for _, name in ipairs(MODULES) do require(name).define(add, parser) end
   return parser
 end
 
@@ -381,16 +355,30 @@ local function reached_command(state, parser, argv)
   return current
 end
 
-local COMMANDS = {
-  configbackup = "vbr.cli.configbackup",
-  sessions = "vbr.cli.sessions",
-  schedule = "vbr.cli.schedule",
-  repl = "vbr.cli.configbackup",
-}
-
 local function version_text()
   local ok, vbr = pcall(require, "vbr")
   return "vbr " .. (ok and tostring(vbr._VERSION) or "(the core vbr.core is not built)")
+end
+
+--- The parser of the `vbr` command (for the completions and the man page).
+-- @treturn table the argparse parser, and its state (`paths`: each command's words)
+function cli.parser()
+  local state = { paths = {} }
+  return build_parser(state), state
+end
+
+-- The command that the parsed arguments name, deepest first.
+local function chosen_handler(state, parser, result)
+  local current = parser
+  while true do
+    local next_command
+    for _, command in ipairs(current._commands or {}) do
+      if result[state.paths[command]] then next_command = command end
+    end
+    if not next_command then break end
+    current = next_command
+  end
+  return state.handlers[current], state.paths[current], current
 end
 
 local function run(ctx, argv)
@@ -409,28 +397,31 @@ local function run(ctx, argv)
     return EXIT.usage
   end
   ctx.args = result
-  ctx.verbose = result.verbose
+  ctx.verbose, ctx.quiet, ctx.json = result.verbose, result.quiet, result.json
+  ctx.parser = parser
   if result.version then
+    if ctx.json then return ctx:write_json { version = version_text():match("^vbr (.*)$") } end
     ctx:say(version_text())
     return EXIT.ok
   end
-  if not result.command then
-    ctx:tell("vbr: a command is required")
-    ctx:tell(parser:get_usage())
-    ctx:tell("Run 'vbr --help' for more.")
+  local handler, words, command = chosen_handler(state, parser, result)
+  if not handler then
+    ctx:tell("vbr: " .. (command == parser and "a command is required"
+      or ("'" .. words .. "' needs a command")))
+    ctx:tell(command:get_usage())
+    ctx:tell("Run '" .. words .. " --help' for more.")
     return EXIT.usage
   end
-  ctx.command_path = "vbr " .. result.command .. (result.action and (" " .. result.action) or "")
-  local commands = require(COMMANDS[result.command])
-  local handler = result.command == "repl" and commands.repl or commands[result.action]
+  ctx.command_path = words
   return handler(ctx, result)
 end
 
 --- Runs the `vbr` command.
 -- @tparam {string,...} argv the arguments, without the program name
 -- @tparam[opt] table env `stdout`, `stderr`, `stdin` (file-like), `getenv`
---   (like `os.getenv`), `isatty` (`isatty("stderr")` -> boolean); any left
---   out is the process's own
+--   (like `os.getenv`), `isatty` (`isatty("stderr")` -> boolean), `echo`
+--   (`echo(false)` turns the terminal's echo off); any left out is the
+--   process's own
 -- @treturn integer the exit code
 function cli.main(argv, env)
   local defaults = default_env()
@@ -438,18 +429,32 @@ function cli.main(argv, env)
   for key, value in pairs(defaults) do
     if env[key] == nil then env[key] = value end
   end
+  -- Lines in the order they happen when stdout and stderr share a file.
+  if env.stdout == io.stdout then io.stdout:setvbuf("line") end
   local ctx = setmetatable({ env = env, stdout = env.stdout, stderr = env.stderr, args = {} },
     Context)
-  local ok, code = xpcall(run, function(message)
+  local interrupt = interrupt_control()
+  local mode_before = interrupt and interrupt.mode("raise")
+  -- Lua 5.1's xpcall passes no arguments: a closure does.
+  local ok, code = xpcall(function() return run(ctx, argv or {}) end, function(message)
+    if interrupt and message == interrupt.ERROR then return message end
     return ctx.verbose and debug.traceback(tostring(message), 2) or tostring(message)
-  end, ctx, argv or {})
-  if not ok then
+  end)
+  if not ok and interrupt and code == interrupt.ERROR then
+    ctx:tell("vbr: interrupted")
+    code = EXIT.interrupted
+  elseif not ok then
     ctx:tell("vbr: internal error: " .. code)
     code = EXIT.refused
   end
+  if interrupt then interrupt.mode("note") end            -- a second Ctrl-C while logging out
   local closed, why = pcall(ctx.close, ctx)
   if not closed then ctx:trace("closing the connection failed: " .. tostring(why)) end
   if ctx.stdout.flush then ctx.stdout:flush() end
+  if interrupt then
+    if interrupt.pending() and code == EXIT.ok then code = EXIT.interrupted end
+    interrupt.mode(mode_before)
+  end
   return code
 end
 
@@ -457,7 +462,10 @@ end
 -- @see vbr.env.connect
 cli.connect = vbr_env.connect
 
---- Exit codes by name (see the module comment).
+--- The hint shown after an error of the library, or nil (for the specs).
+cli.hint = hint_of
+
+--- Exit codes by name (see `vbr.env.EXIT`).
 cli.EXIT = EXIT
 
 return cli

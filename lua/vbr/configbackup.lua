@@ -139,6 +139,14 @@ function ConfigBackup.can_hold_backup(repository)
   return true
 end
 
+--- Why a repository id is not in the list of repositories: the list holds
+-- every repository that can hold the configuration backup, and none of the
+-- scale-out and external ones (the API lists those elsewhere).
+function ConfigBackup.unknown_repository_id(id)
+  return "no repository that can hold the configuration backup has the id '" .. id
+    .. "' (a scale-out or external repository cannot, and is not listed)"
+end
+
 --- A schedule from a template name (`nightly`) or a phrase (`weekdays at 22:00`).
 -- @return a `vbr.schedule` table, or `nil` and a message
 function ConfigBackup.read_schedule(text)
@@ -232,6 +240,9 @@ function ConfigBackup:plan(current, wanted)
       else
         problem("backupRepositoryId", refused)
       end
+    elseif wanted.repository:find("^%x+%-%x+%-%x+%-%x+%-%x+$") then
+      problem("backupRepositoryId", ConfigBackup.unknown_repository_id(wanted.repository)
+        .. " " .. (why:match("%(there are: .*%)$") or ""))
     else
       problem("backupRepositoryId", why)
     end

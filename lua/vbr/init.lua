@@ -27,7 +27,7 @@ local configbackup = require "vbr.configbackup"
 local session_lib = require "vbr.session"
 
 local type, tostring, setmetatable, error, ipairs = type, tostring, setmetatable, error, ipairs
-local concat = table.concat
+local concat, io_open = table.concat, io.open
 local find, lower, match = string.find, string.lower, string.match
 
 local vbr = {
@@ -56,15 +56,17 @@ function Client:new_error(fields)
 end
 
 --- An error of kind `invalid` listing `problems` (`{path=, message=}`).
-function Client:invalid(problems, method, path)
+-- Nothing was sent: `method` and `path` (what would have been) are not part
+-- of the error, and the message is the problems alone ("invalid input" is
+-- the kind's own label).
+function Client:invalid(problems, method, path)   -- luacheck: no unused args
   local lines = {}
   for i, problem in ipairs(problems) do
     lines[i] = problem.path .. ": " .. problem.message
   end
   return core.error {
-    kind = "invalid", method = method, path = path, problems = problems,
-    message = (#problems == 1 and "invalid input: " or (#problems .. " problems: "))
-      .. concat(lines, "; "),
+    kind = "invalid", problems = problems,
+    message = (#problems == 1 and "" or (#problems .. " problems: ")) .. concat(lines, "; "),
   }
 end
 
@@ -178,6 +180,19 @@ function Client:__tostring()
   return tostring(self.core)
 end
 
+-- An error of kind invalid when options[name] names a file that cannot be read.
+local function unreadable_file(options, name)
+  local path = options[name]
+  if type(path) ~= "string" then return nil end
+  local file, why = io_open(path, "rb")
+  if file then
+    file:close()
+    return nil
+  end
+  return core.error { kind = "invalid", retryable = false,
+    message = "option '" .. name .. "': cannot read " .. tostring(why) }
+end
+
 --- Connects to a server and logs in.
 -- @tparam table options `url` (`https://host[:port]`, port 9419 by
 --   default), `username`, `password` (a string or a function returning it)
@@ -192,9 +207,19 @@ function vbr.connect(options)
   if type(options) ~= "table" then
     error("vbr.connect expects an options table, got " .. type(options), 2)
   end
+  -- A file named in the options that cannot be read is input refused
+  -- locally, before anything is sent, not a TLS or login failure later
+  -- (core.new opens password_file itself; it checks the options' lengths).
+  local unreadable = unreadable_file(options, "password_file")
+  if unreadable then return nil, unreadable end
   -- inside nginx the requests go through subrequests (vbr.nginx)
   local core_options, nginx_options = require("vbr.nginx").split_options(options)
   local handle = core.new(core_options)
+  unreadable = unreadable_file(options, "ca_file")
+  if unreadable then
+    handle:close()
+    return nil, unreadable
+  end
   -- transport: set by vbr.nginx; else the core's own libcurl one
   local self = setmetatable({ core = handle, clock = core.monotonic, sleep = core.sleep }, Client)
   self.configbackup = configbackup.new(self)

@@ -19,11 +19,26 @@ local sort, concat, rep, format = table.sort, table.concat, string.rep, string.f
 
 local pretty = {}
 
+local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+--- Text safe for a terminal: control characters (escape sequences among
+-- them) written as `\n`, `\t` or `\ddd`, so that server text cannot move
+-- the cursor, retitle the window or hide what follows.
+-- @param value any value; a string is escaped, anything else `tostring`ed first
+-- @treturn string
+function pretty.escape(value)
+  local text = tostring(value)
+  if not text:find("[%c\127]") then return text end
+  return (text:gsub("[%c\127]", function(c)
+    return ESCAPES[c] or format("\\%03d", c:byte())
+  end))
+end
+
 local function scalar(value)
   if value == json.null then return "null" end
   if type(value) == "string" then
-    if value == "" or value:find("^[%s]") or value:find("[%s]$") or value:find("[\n\r]") then
-      return format("%q", value)
+    if value == "" or value:find("^[%s]") or value:find("[%s]$") or value:find("[%c\127]") then
+      return '"' .. pretty.escape(value):gsub('"', '\\"') .. '"'
     end
     return value
   end

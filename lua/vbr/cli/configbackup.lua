@@ -1,16 +1,17 @@
---- `vbr configbackup show|set|run|export|apply`, and `vbr repl`.
+--- `vbr configbackup show|set|run|export|apply|diff`.
 -- @module vbr.cli.configbackup
 
 local json = require "vbr.json"
-local schedule_lib = require "vbr.schedule"
-local plan = require "vbr.cli.plan"
+local pretty = require "vbr.pretty"
+local configbackup = require "vbr.configbackup"
 local diff = require "vbr.cli.diff"
-local progress = require "vbr.cli.progress"
 local sessions = require "vbr.cli.sessions"
 local EXIT = require("vbr.env").EXIT
 
-local type, ipairs, tostring, io_open = type, ipairs, tostring, io.open
+local type, ipairs, tostring, tonumber, io_open, os_date =
+      type, ipairs, tostring, tonumber, io.open, os.date
 local format, concat, rep = string.format, table.concat, string.rep
+local escape = pretty.escape
 
 local commands = {}
 
@@ -25,15 +26,29 @@ end
 -- 10.0 (cjson on Lua 5.4) -> "10"
 local function number_text(value)
   if type(value) == "number" and value % 1 == 0 then return format("%d", value) end
-  return tostring(value)
+  return escape(value)
+end
+
+local function schedule_of(settings)
+  if type(settings) ~= "table" or type(settings.schedule) ~= "table" then return nil end
+  return require("vbr.schedule").from_api(settings.schedule)
 end
 
 --- The schedule of settings in words, or why it cannot be read.
 function commands.schedule_words(settings)
   if type(settings) ~= "table" or type(settings.schedule) ~= "table" then return "(none)" end
-  local schedule, why = schedule_lib.from_api(settings.schedule)
-  if not schedule then return "(cannot be read: " .. tostring(why) .. ")" end
-  return schedule_lib.describe(schedule)
+  local schedule, why = schedule_of(settings)
+  if not schedule then return "(cannot be read: " .. escape(why) .. ")" end
+  return require("vbr.schedule").describe(schedule)
+end
+
+-- The next start times of the settings' schedule (server local time).
+local function next_runs(settings, count)
+  local schedule = schedule_of(settings)
+  if not schedule then return {} end
+  local now = os_date("*t")
+  return require("vbr.schedule").next_runs(schedule, { year = now.year, month = now.month,
+    day = now.day, hour = now.hour, min = now.min }, count) or {}
 end
 
 local function find_by_id(list, id)
@@ -45,8 +60,8 @@ end
 
 local function repository_text(id, repositories)
   local found = find_by_id(repositories, id)
-  if not found then return tostring(id) end
-  return format("%s (%s, %s)", tostring(found.name), tostring(found.type), tostring(id))
+  if not found then return escape(id) end
+  return format("%s (%s, %s)", escape(found.name), escape(found.type), escape(id))
 end
 
 local function encryption_text(encryption, passwords)
@@ -54,16 +69,16 @@ local function encryption_text(encryption, passwords)
   if encryption.isEnabled ~= true then return "off" end
   local found = find_by_id(passwords, encryption.passwordId)
   if found then
-    return format("on, password '%s' (%s)", tostring(found.hint), tostring(found.id))
+    return format("on, password '%s' (%s)", escape(found.hint), escape(found.id))
   end
-  return "on, password " .. tostring(encryption.passwordId)
+  return "on, password " .. escape(encryption.passwordId)
 end
 
 local function email_text(smtp)
   if type(smtp) ~= "table" or smtp.isEnabled ~= true then return "off" end
   local recipients = {}
   for i, address in ipairs(type(smtp.recipients) == "table" and smtp.recipients or {}) do
-    recipients[i] = tostring(address)
+    recipients[i] = escape(address)
   end
   local on = {}
   if smtp.notifyOnSuccess then on[#on + 1] = "success" end
@@ -76,25 +91,37 @@ end
 
 --- Lines describing the settings for people.
 -- @tparam table settings as read from the server
--- @tparam[opt] table repositories list, to name the repository
--- @tparam[opt] table passwords list, to name the encryption password
-function commands.settings_lines(settings, repositories, passwords)
+-- @tparam[opt] table extra `repositories`, `passwords` (lists, to name them),
+--   `next_runs` (start times), `last_session` (a session, or `false` for none)
+function commands.settings_lines(settings, extra)
+  extra = extra or {}
   local notifications = type(settings.notifications) == "table" and settings.notifications or {}
   local last = type(settings.lastSuccessfulBackup) == "table" and settings.lastSuccessfulBackup
     or {}
   local rows = {
     { "Job", settings.isEnabled == true and "enabled" or "disabled" },
     { "Schedule", commands.schedule_words(settings) },
-    { "Repository", repository_text(settings.backupRepositoryId, repositories) },
+    { "Repository", repository_text(settings.backupRepositoryId, extra.repositories) },
     { "Restore points", number_text(settings.restorePointsToKeep) },
-    { "Encryption", encryption_text(settings.encryption, passwords) },
+    { "Encryption", encryption_text(settings.encryption, extra.passwords) },
     { "SNMP traps", on_off(notifications.SNMPEnabled) },
     { "Email", email_text(notifications.SMTPSettings) },
     { "Last success", last.lastSuccessfulTime
       and (sessions.short_time(last.lastSuccessfulTime)
-        .. (last.sessionId and (" (session " .. tostring(last.sessionId) .. ")") or ""))
+        .. (last.sessionId and (" (session " .. escape(last.sessionId) .. ")") or ""))
       or "never" },
   }
+  if extra.last_session ~= nil then
+    rows[#rows + 1] = { "Last session", extra.last_session
+      and sessions.summary(extra.last_session) or "none" }
+  end
+  if extra.next_runs then
+    rows[#rows + 1] = { "Next runs", #extra.next_runs > 0 and concat(extra.next_runs, ", ")
+      or (settings.isEnabled == true and "none" or "none (the job is disabled)") }
+    if #extra.next_runs > 0 and settings.isEnabled ~= true then
+      rows[#rows][2] = rows[#rows][2] .. " (if enabled)"
+    end
+  end
   local lines = {}
   for i, row in ipairs(rows) do
     lines[i] = row[1] .. ":" .. rep(" ", 16 - #row[1]) .. row[2]
@@ -110,34 +137,77 @@ local function connect_and_get(ctx)
   return client, settings
 end
 
-function commands.show(ctx, args)
+local function show(ctx)
   local client, settings, code = connect_and_get(ctx)
   if not client then return code end
-  if args.json then
-    ctx.stdout:write(assert(json.encode_pretty(settings)))
-    return EXIT.ok
+  local last, err = sessions.latest(client)
+  if last == nil then return ctx:fail(err) end
+  local runs = next_runs(settings, 3)
+  if ctx.json then
+    return ctx:write_json { settings = settings, nextRuns = json.array(runs),
+      lastSession = last and sessions.plain(last) or json.null }
   end
   -- The names are a courtesy: without the right to list them, ids are shown.
-  local repositories = client:repositories()
-  local passwords = client:encryption_passwords()
+  local extra = { repositories = client:repositories(), passwords = client:encryption_passwords(),
+                  next_runs = runs, last_session = last }
   ctx:say("Configuration backup")
-  for _, line in ipairs(commands.settings_lines(settings, repositories, passwords)) do
-    ctx:say("  " .. line)
+  for _, line in ipairs(commands.settings_lines(settings, extra)) do ctx:say("  " .. line) end
+  if last and last.state == "Stopped" and last:outcome() == "Failed" then
+    ctx:tell("vbr: the last configuration backup failed; see: vbr sessions logs "
+      .. escape(last.id))
   end
   return EXIT.ok
 end
 
 -- Changing the settings -------------------------------------------------------------
 
--- Shows what `new` changes in `current`, then saves it unless `dry_run`.
-local function propose(ctx, client, current, new, lookups, dry_run)
-  local body, err = client.configbackup:check(new)
-  if not body then return ctx:fail(err) end
-  local changes = diff.compare(current, body)
-  if #changes == 0 then
-    ctx:say("No change: the server already has these settings. Nothing was sent.")
-    return EXIT.ok
+-- Checks that the repository and password that `new` names exist and may
+-- be used, when they differ from `current` (for settings read from a file).
+-- Returns what was looked up (`repositories`, `passwords`), or nil and an
+-- error (kind `invalid`, or what the lookup met).
+local function check_references(client, current, new)
+  local problems, lookups = {}, {}
+  local function problem(path, message)
+    problems[#problems + 1] = { path = path, message = message }
   end
+  local repository_id = new.backupRepositoryId
+  if type(repository_id) == "string" and repository_id ~= current.backupRepositoryId then
+    local list, err = client:repositories()
+    if not list then return nil, err end
+    lookups.repositories = list
+    local found = find_by_id(list, repository_id)
+    if not found then
+      problem("backupRepositoryId", configbackup.unknown_repository_id(repository_id))
+    else
+      local ok, why = configbackup.can_hold_backup(found)
+      if not ok then problem("backupRepositoryId", why) end
+    end
+  end
+  local old_encryption = type(current.encryption) == "table" and current.encryption or {}
+  local encryption = type(new.encryption) == "table" and new.encryption or {}
+  if encryption.isEnabled == true and type(encryption.passwordId) == "string"
+      and encryption.passwordId ~= old_encryption.passwordId then
+    local list, err = client:encryption_passwords()
+    if not list then return nil, err end
+    lookups.passwords = list
+    if not find_by_id(list, encryption.passwordId) then
+      problem("encryption.passwordId", "no encryption password has the id '"
+        .. encryption.passwordId .. "'")
+    end
+  end
+  if #problems > 0 then return nil, client:invalid(problems) end
+  return lookups
+end
+
+-- The changes from `current` to what `new` sends, and the body, or nil and
+-- the exit code (the refusal reported).
+local function changes_of(ctx, client, current, new)
+  local body, err = client.configbackup:check(new)
+  if not body then return nil, nil, ctx:fail(err) end
+  return diff.compare(current, body), body
+end
+
+local function print_changes(ctx, current, body, changes, lookups)
   ctx:say("Changes (old -> new):")
   local old_words, new_words = commands.schedule_words(current), commands.schedule_words(body)
   if old_words ~= new_words then
@@ -146,29 +216,53 @@ local function propose(ctx, client, current, new, lookups, dry_run)
   local function note(path, value)
     if path == "backupRepositoryId" then
       local found = find_by_id(lookups.repositories, value)
-      return found and tostring(found.name)
+      return found and escape(found.name)
     elseif path == "encryption.passwordId" then
       local found = find_by_id(lookups.passwords, value)
-      return found and ("'" .. tostring(found.hint) .. "'")
+      return found and ("'" .. escape(found.hint) .. "'")
     end
     return nil
   end
-  for _, line in ipairs(diff.lines(changes, "  ", note)) do ctx:say(line) end
-  if dry_run then
-    ctx:say("Dry run: nothing was sent.")
+  for _, line in ipairs(diff.lines(changes, "  ", note)) do ctx:say(escape(line)) end
+end
+
+local function changes_json(changes)
+  local out = json.array()
+  for i, change in ipairs(changes) do
+    out[i] = { path = change.path, old = change.old == nil and json.null or change.old,
+               new = change.new == nil and json.null or change.new }
+  end
+  return out
+end
+
+-- Shows what `new` changes in `current`, then saves it unless `dry_run`.
+local function propose(ctx, client, current, new, lookups, dry_run)
+  local changes, body, code = changes_of(ctx, client, current, new)
+  if not changes then return code end
+  local report = { changes = changes_json(changes), dryRun = dry_run == true, saved = false }
+  if #changes == 0 then
+    if ctx.json then return ctx:write_json(report) end
+    ctx:info("No change: the server already has these settings. Nothing was sent.")
     return EXIT.ok
   end
-  local saved
-  saved, err = client.configbackup:put(new)
+  if not ctx.json and not ctx.quiet then print_changes(ctx, current, body, changes, lookups) end
+  if dry_run then
+    if ctx.json then return ctx:write_json(report) end
+    ctx:info("Dry run: nothing was sent.")
+    return EXIT.ok
+  end
+  local saved, err = client.configbackup:put(new)
   if not saved then return ctx:fail(err) end
-  ctx:say(format("Saved (%d field%s changed).", #changes, #changes == 1 and "" or "s"))
+  report.saved = true
+  if ctx.json then return ctx:write_json(report) end
+  ctx:info(format("Saved (%d field%s changed).", #changes, #changes == 1 and "" or "s"))
   return EXIT.ok
 end
 
 local SET_FLAGS = { "schedule", "retention", "repository", "encryption", "enable", "disable",
                     "snmp", "email", "email_to" }
 
-function commands.set(ctx, args)
+local function set(ctx, args)
   local given = false
   for _, name in ipairs(SET_FLAGS) do
     if args[name] ~= nil and args[name] ~= false then given = true end
@@ -180,10 +274,10 @@ function commands.set(ctx, args)
   end
   -- A schedule that cannot be read needs no server to say so.
   if args.schedule then
-    local schedule, why = plan.read_schedule(args.schedule)
+    local schedule, why = configbackup.read_schedule(args.schedule)
     if not schedule then
       ctx:tell("vbr: refused before sending anything:")
-      ctx:tell("  schedule: " .. why)
+      ctx:tell("  --schedule: " .. why)
       return EXIT.invalid
     end
   end
@@ -200,48 +294,78 @@ function commands.set(ctx, args)
 
   local client, current, code = connect_and_get(ctx)
   if not client then return code end
-  local new, lookups = plan.apply(client, current, wanted)
+  local new, lookups = client.configbackup:plan(current, wanted)
   if not new then return ctx:fail(lookups) end
   return propose(ctx, client, current, new, lookups, args.dry_run)
 end
 
 local function read_file(ctx, path)
-  local text
-  if path == "-" then
-    text = ctx.env.stdin:read("*a")
-  else
-    local file, why = io_open(path, "rb")
-    if not file then return nil, why end
-    text = file:read("*a")
-    file:close()
-  end
+  if path == "-" then return ctx.env.stdin:read("*a") or "" end
+  local file, why = io_open(path, "rb")
+  if not file then return nil, why end
+  local text = file:read("*a")
+  file:close()
   return text
 end
 
-function commands.apply(ctx, args)
-  local text, why = read_file(ctx, args.file)
+-- The wanted settings of a JSON file, or nil and the exit code.
+local function read_wanted(ctx, path)
+  local text, why = read_file(ctx, path)
   if not text then
     ctx:tell("vbr: cannot read " .. tostring(why))
-    return EXIT.invalid
+    return nil, EXIT.invalid
   end
   local wanted
   wanted, why = json.decode(text)
   if type(wanted) ~= "table" or json.is_array(wanted) then
-    ctx:tell("vbr: " .. (args.file == "-" and "stdin" or args.file) .. ": "
+    ctx:tell("vbr: " .. (path == "-" and "stdin" or path) .. ": "
       .. (wanted == nil and ("not valid JSON: " .. tostring(why))
         or "expected a JSON object of configuration backup settings"))
-    return EXIT.invalid
+    return nil, EXIT.invalid
   end
-  local client, current, code = connect_and_get(ctx)
-  if not client then return code end
-  local new = plan.merge(current, wanted)
-  new.lastSuccessfulBackup = plan.copy(current.lastSuccessfulBackup)   -- the server's, not ours
-  local lookups, err = plan.check_references(client, current, new)
-  if not lookups then return ctx:fail(err) end
+  return wanted
+end
+
+-- The server's settings and those with the file's applied, checked: client,
+-- current, new, lookups; or nil and the exit code.
+local function file_against_server(ctx, path)
+  local wanted, code = read_wanted(ctx, path)
+  if not wanted then return nil, code end
+  local client, current
+  client, current, code = connect_and_get(ctx)
+  if not client then return nil, code end
+  local new = configbackup.merge(current, wanted)
+  new.lastSuccessfulBackup = configbackup.copy(current.lastSuccessfulBackup)   -- the server's
+  local lookups, err = check_references(client, current, new)
+  if not lookups then return nil, ctx:fail(err) end
+  return client, current, new, lookups
+end
+
+local function apply(ctx, args)
+  local client, current, new, lookups = file_against_server(ctx, args.file)
+  if not client then return current end
   return propose(ctx, client, current, new, lookups, args.dry_run)
 end
 
-function commands.export(ctx, args)
+local function compare(ctx, args)
+  local client, current, new, lookups = file_against_server(ctx, args.file)
+  if not client then return current end
+  local changes, body, code = changes_of(ctx, client, current, new)
+  if not changes then return code end
+  code = #changes == 0 and EXIT.ok or EXIT.drift
+  if ctx.json then return ctx:write_json({ changes = changes_json(changes) }, code) end
+  if #changes == 0 then
+    ctx:info("No drift: the server has the settings of " .. args.file .. ".")
+    return code
+  end
+  if not ctx.quiet then print_changes(ctx, current, body, changes, lookups) end
+  ctx:info(format("Drift: %d field%s differ%s; 'vbr configbackup apply %s' makes the server "
+    .. "match the file.", #changes, #changes == 1 and "" or "s", #changes == 1 and "s" or "",
+    args.file))
+  return code
+end
+
+local function export(ctx, args)
   local client, settings, code = connect_and_get(ctx)
   if not client then return code end
   -- The wanted state: when the last backup ran is not part of it.
@@ -258,64 +382,148 @@ function commands.export(ctx, args)
   end
   file:write(text)
   file:close()
-  ctx:say("Wrote the configuration backup settings to " .. args.file .. ".")
-  ctx:say("Edit it, then: vbr configbackup apply " .. args.file .. " --dry-run")
+  if ctx.json then return ctx:write_json { written = args.file } end
+  ctx:info("Wrote the configuration backup settings to " .. args.file .. ".")
+  ctx:info("Edit it, then: vbr configbackup apply " .. args.file .. " --dry-run")
   return EXIT.ok
 end
 
 -- Running a backup --------------------------------------------------------------------
 
-local function print_log(ctx, session)
-  local records, err = session:logs()
-  if not records then
-    ctx:tell("vbr: the session log cannot be read: " .. tostring(err))
-    return
-  end
-  ctx:say("Session log:")
-  for _, line in ipairs(sessions.log_lines(records, "  ")) do ctx:say(line) end
+-- With --force: stops the running configuration backup and waits for it to
+-- stop, so that the new one can start (VBR refuses a second one).
+local function stop_running(ctx, running)
+  ctx:info("Stopping the running configuration backup first (--force): session "
+    .. escape(running.id) .. ".")
+  local stopped, err = running:stop()
+  if not stopped then return nil, ctx:fail(err) end
+  local done
+  done, err = running:wait { timeout = 120 }
+  if not done and err.kind ~= "failed" then return nil, ctx:fail(err) end   -- stopped = Failed
+  return true
 end
 
-function commands.run(ctx, args)
+local function run(ctx, args)
   local client, code = ctx:connect()
   if not client then return code end
-  local session, err = client.configbackup:start { force = args.force or nil }
-  if not session then return ctx:fail(err) end
-  ctx:say(format("Started a configuration backup: session %s.", tostring(session.id)))
+  local cb = client.configbackup
+  if args.force then
+    local running, err = cb:running()
+    if running == nil then return ctx:fail(err) end
+    if running then
+      local ok
+      ok, code = stop_running(ctx, running)
+      if not ok then return code end
+    end
+  end
+  local session, err = cb:start()
+  if not session then
+    if err.kind == "conflict" and err.session then
+      local id = escape(err.session.id)
+      ctx:tell(format("vbr: a configuration backup is already running (session %s, %s).", id,
+        escape(err.session.state)))
+      ctx:tell("vbr: wait for it: vbr sessions wait " .. id .. "; or stop it and start anew: "
+        .. "vbr configbackup run --force")
+      return EXIT.refused
+    end
+    return ctx:fail(err)
+  end
   if not (args.wait or args.timeout) then
-    ctx:say("Follow it with: vbr sessions show " .. tostring(session.id))
+    if ctx.json then return ctx:write_json(sessions.plain(session)) end
+    if ctx.quiet then
+      ctx:say(escape(session.id))
+    else
+      ctx:say(format("Started a configuration backup: session %s.", escape(session.id)))
+      ctx:say("Follow it with: vbr sessions wait " .. escape(session.id))
+    end
     return EXIT.ok
   end
-  local bar = progress.new(ctx.stderr, ctx:isatty("stderr"))
-  local done
-  done, err = session:wait {
-    timeout = args.timeout or 3600,
-    on_progress = function(s) bar:update(s) end,
-  }
-  bar:finish()
-  if not done then
-    code = ctx:fail(err)
-    if err.kind == "failed" then print_log(ctx, err.session or session) end
-    if err.kind == "timeout" then
-      ctx:tell("vbr: the session goes on; follow it with: vbr sessions show "
-        .. tostring(session.id))
-    end
-    return code
-  end
-  local outcome = done:outcome()
-  ctx:say(format("Finished: %s.", tostring(outcome)))
-  if outcome == "Warning" then print_log(ctx, done) end
-  return EXIT.ok
+  ctx:info(format("Started a configuration backup: session %s.", escape(session.id)))
+  return sessions.follow(ctx, session, args)
 end
 
--- The REPL -------------------------------------------------------------------------------
+-- The command line -----------------------------------------------------------------------
 
-function commands.repl(ctx)
-  local client, code = ctx:connect()
-  if not client then return code end
-  return require("vbr.repl").run {
-    client = client, stdin = ctx.env.stdin, stdout = ctx.stdout, stderr = ctx.stderr,
-    interactive = ctx:isatty("stdin"),
-  }
+local function address_list(text)
+  local list = {}
+  for item in (text .. ","):gmatch("([^,]*),") do
+    item = item:match("^%s*(.-)%s*$")
+    if item == "" then return nil, "--email-to: an empty address in '" .. text .. "'" end
+    list[#list + 1] = item
+  end
+  return list
+end
+
+local function whole_number(text)
+  local number = tonumber(text)
+  if not number or number % 1 ~= 0 then
+    return nil, "--retention must be a whole number, not '" .. text .. "'"
+  end
+  return number
+end
+
+function commands.define(add, parser)
+  local cb = add(parser, "configbackup cb", "Show, change, compare and run the configuration "
+    .. "backup.")
+  add(cb, "show", "Show the settings, the schedule in words, the next runs and the last "
+    .. "session.", show)
+
+  local set_command = add(cb, "set", "Change some settings: shows the change, then saves it.",
+    set)
+  set_command:epilog([[
+Examples:
+  vbr configbackup set --schedule "weekdays at 22:00" --retention 14
+  vbr configbackup set --schedule nightly --dry-run
+  vbr configbackup set --encryption "config backup key" --email-to ops@example.com
+  vbr configbackup set --disable
+
+Schedules: a phrase ("daily at 22:00", "mon,wed,fri 06:30", "monthly on the last
+friday at 23:00", "off") or a template (see 'vbr schedule templates').]])
+  set_command:option("--schedule", "When to run: a phrase or a template name.")
+    :argname("<text>")
+  -- The range (1 to 255) is the model's to check, with the other settings.
+  set_command:option("--retention", "Restore points to keep (1 to 255).")
+    :argname("<count>"):convert(whole_number)
+  set_command:option("--repository", "Backup repository, by name or id (not a scale-out or "
+    .. "external one).")
+    :argname("<name|id>")
+  set_command:option("--encryption", "Encryption password, by hint or id; or off.")
+    :argname("<hint|id|off>")
+  set_command:mutex(
+    set_command:flag("--enable", "Turn the configuration backup job on."),
+    set_command:flag("--disable", "Turn the configuration backup job off."))
+  set_command:option("--snmp", "SNMP traps for the job (the server needs global SNMP "
+    .. "settings).")
+    :choices { "on", "off" }
+  set_command:option("--email", "Email notifications.")
+    :choices { "on", "off" }
+  set_command:option("--email-to", "Send email to these addresses (comma-separated); "
+    .. "turns email on unless --email off.")
+    :argname("<a@b,c@d>"):convert(address_list)
+  set_command:flag("--dry-run", "Show the change, send nothing.")
+
+  local run_command = add(cb, "run", "Start a configuration backup now.", run)
+  run_command:flag("--wait", "Follow the session until it ends; print its log if it failed "
+    .. "or warned. Ctrl-C stops the waiting, not the backup.")
+  sessions.wait_options(run_command)
+  run_command:flag("--force", "When a configuration backup is running, stop it first, then "
+    .. "start a new one (VBR runs one at a time).")
+
+  add(cb, "export", "Write the settings to a JSON file (- for stdout).", export)
+    :argument("file", "The file to write.")
+
+  local apply_command = add(cb, "apply", "Change the settings to those of a JSON file (- for "
+    .. "stdin).", apply)
+  apply_command:epilog("The file holds all the settings (as 'export' writes them) or only "
+    .. "those to change; lastSuccessfulBackup is the server's and is ignored.")
+  apply_command:argument("file", "The file to read.")
+  apply_command:flag("--dry-run", "Show the change, send nothing.")
+
+  local diff_command = add(cb, "diff", "Compare the server's settings with a JSON file (- for "
+    .. "stdin); exit code 0 when they match, 8 when they differ.", compare)
+  diff_command:epilog("Like 'apply --dry-run', for drift checks in scripts and CI: "
+    .. "0 no drift, 8 drift, 1 to 5 an error (see 'vbr --help').")
+  diff_command:argument("file", "The wanted settings (as 'export' writes them, or a part).")
 end
 
 return commands

@@ -2,7 +2,8 @@
 -- @module vbr.cli.schedule
 
 local schedule_lib = require "vbr.schedule"
-local plan = require "vbr.cli.plan"
+local configbackup = require "vbr.configbackup"
+local json = require "vbr.json"
 local EXIT = require("vbr.env").EXIT
 
 local ipairs, tonumber, os_date, os_time = ipairs, tonumber, os.date, os.time
@@ -13,7 +14,7 @@ local commands = {}
 -- The schedule the words name, or nil and the exit code (error reported).
 local function read(ctx, words)
   local text = concat(words, " ")
-  local schedule, why = plan.read_schedule(text)
+  local schedule, why = configbackup.read_schedule(text)
   if not schedule then
     ctx:tell("vbr: " .. why)
     return nil, EXIT.invalid
@@ -21,9 +22,12 @@ local function read(ctx, words)
   return schedule
 end
 
-function commands.describe(ctx, args)
+local function describe(ctx, args)
   local schedule, code = read(ctx, args.text)
   if not schedule then return code end
+  if ctx.json then
+    return ctx:write_json { description = schedule_lib.describe(schedule), schedule = schedule }
+  end
   ctx:say(schedule_lib.describe(schedule))
   return EXIT.ok
 end
@@ -48,7 +52,7 @@ local function weekday_of(stamp)
     day = tonumber(day), hour = 12 })
 end
 
-commands["next"] = function(ctx, args)
+local function next_runs(ctx, args)
   local from
   if args.from then
     from = read_from(args.from)
@@ -67,6 +71,10 @@ commands["next"] = function(ctx, args)
     ctx:tell("vbr: " .. why)
     return EXIT.invalid
   end
+  if ctx.json then
+    return ctx:write_json { description = schedule_lib.describe(schedule),
+      runs = json.array(runs) }
+  end
   ctx:say(schedule_lib.describe(schedule) .. ".")
   if #runs == 0 then
     ctx:say("No automatic runs.")
@@ -80,8 +88,9 @@ commands["next"] = function(ctx, args)
   return EXIT.ok
 end
 
-function commands.templates(ctx)
+local function templates(ctx)
   local list = schedule_lib.templates()
+  if ctx.json then return ctx:write_json(json.array(list)) end
   local width = 0
   for _, template in ipairs(list) do
     if #template.name > width then width = #template.name end
@@ -89,9 +98,23 @@ function commands.templates(ctx)
   for _, template in ipairs(list) do
     ctx:say(template.name .. rep(" ", width - #template.name + 2) .. template.description)
   end
-  ctx:say("")
-  ctx:say("Use one with: vbr configbackup set --schedule NAME")
+  ctx:info("")
+  ctx:info("Use one with: vbr configbackup set --schedule NAME")
   return EXIT.ok
+end
+
+function commands.define(add, parser)
+  local schedule = add(parser, "schedule", "Read and try schedules (no server needed).")
+  add(schedule, "describe", "Read a schedule phrase and say it back.", describe)
+    :argument("text", "The schedule: a phrase or a template name."):args("+")
+  local next_command = add(schedule, "next", "The next start times of a schedule.", next_runs)
+  next_command:argument("text", "The schedule: a phrase or a template name."):args("+")
+  next_command:option("-n --count", "How many (1 to 1000).", "5")
+    :convert(require("vbr.cli.sessions").whole_between(1, 1000, "--count"))
+  next_command:option("--from", "Start after this local time, YYYY-MM-DD HH:MM (default: "
+    .. "now).")
+    :argname("<time>")
+  add(schedule, "templates", "The named schedule templates.", templates)
 end
 
 return commands
