@@ -194,7 +194,9 @@ function vbr.connect(options)
   end
   -- inside nginx the requests go through subrequests (vbr.nginx)
   local core_options, nginx_options = require("vbr.nginx").split_options(options)
-  local handle = core.new(core_options)
+  -- "steps": vbr.nginx carries every step, the core makes no libcurl handle
+  local handle, refused = core.new(core_options, nginx_options and "steps" or "libcurl")
+  if not handle then return nil, refused end
   -- transport: set by vbr.nginx; else the core's own libcurl one
   local self = setmetatable({ core = handle, clock = core.monotonic, sleep = core.sleep }, Client)
   self.configbackup = configbackup.new(self)
