@@ -128,10 +128,16 @@ describe("vbr.core", function()
         tostring(core.new(with { url = "https://[::1]" })), 1, true)
     end)
 
-    it("refuse a password_file that cannot be opened", function()
-      assert.has_error(function()
-        core.new { url = "https://h", username = "u", password_file = "/nonexistent/pw" }
-      end)
+    it("refuse a password_file that cannot be opened with nil, err naming it", function()
+      -- not misuse: the file exists for another user (an nginx worker's)
+      local c, err = core.new { url = "https://h", username = "u",
+                                password_file = "/nonexistent/pw" }
+      assert.is_nil(c)
+      assert.is_true(core.is_error(err))
+      assert.equal("invalid", err.kind)
+      assert.equal("option 'password_file': cannot open \"/nonexistent/pw\": No such file or "
+        .. "directory", err.message)
+      assert.same({ { path = "password_file", message = err.message } }, err.problems)
     end)
 
     it("default api_version to 1.1-rev0", function()
@@ -425,17 +431,16 @@ describe("vbr.core", function()
       assert.equal("decode", step.err.kind)
     end)
 
-    it("lets one job log in while another waits for it", function()
+    it("answers acquire and publish itself for a libcurl client: two jobs, two logins", function()
+      -- one process, one job at a time: nobody to wait for or to tell
       local c = offline()
       local a = c:begin("GET", "/api/v1/serverInfo")
       local b = c:begin("GET", "/api/v1/configBackup")
       assert.equal("login", a:next().purpose)
-      assert.equal("sleep", b:next().action)
+      assert.equal("login", b:next().purpose)
       assert.equal("Bearer AT", a:next(token_answer("AT", "RT")).headers.Authorization)
-      local call = b:next()
-      assert.equal("call", call.purpose)
-      assert.equal("Bearer AT", call.headers.Authorization)
-      assert.equal(1, c:stats().logins)
+      assert.equal("Bearer AT2", b:next(token_answer("AT2", "RT2")).headers.Authorization)
+      assert.equal(2, c:stats().logins)
     end)
 
     it("negotiates api_version auto from the revisions the server lists", function()
@@ -502,6 +507,261 @@ describe("vbr.core", function()
       assert.has_error(function() job:next() end, "vbr: job has already finished")
       c:close()
       assert.has_error(function() c:begin("GET", "/x") end, "vbr: client is closed")
+    end)
+  end)
+
+  describe("engine, sharing credentials through acquire and publish steps", function()
+    -- A "steps" client: the caller is the transport and answers every step
+    -- (src/engine.h has the contract).
+    local function shared(extra)
+      local opts = { url = "https://vbr.example", username = "svc", password = "Canned p@ss&=%",
+                     retry = { base_delay = 0.5, max_delay = 8, attempts = 4, max_time = 60 } }
+      for k, v in pairs(extra or {}) do opts[k] = v end
+      return core.new(opts, "steps")
+    end
+
+    local function tokens(access, refresh)
+      return { access_token = access, refresh_token = refresh, expires_in = 900, lifetime = 900 }
+    end
+
+    it("asks before a login and publishes what it got, then sends the call", function()
+      local c = shared()
+      local job = c:begin("GET", "/api/v1/configBackup")
+      local acquire = job:next()
+      assert.same({ action = "acquire", purpose = "login", lease = 125 }, acquire)
+      local login = job:next()                        -- go ahead
+      assert.equal("send", login.action)
+      assert.equal("login", login.purpose)
+      local publish = job:next(token_answer("AT-1", "RT-1"))
+      assert.equal("publish", publish.action)
+      assert.equal("login", publish.purpose)
+      assert.is_nil(publish.err)
+      assert.equal("AT-1", publish.tokens.access_token)
+      assert.equal("RT-1", publish.tokens.refresh_token)
+      assert.equal(900, publish.tokens.lifetime)
+      assert.is_true(publish.tokens.expires_in > 899 and publish.tokens.expires_in <= 900)
+      assert.equal("1.1-rev0", publish.tokens.api_version)
+      local call = job:next()
+      assert.equal("call", call.purpose)
+      assert.equal("Bearer AT-1", call.headers.Authorization)
+      assert.equal("done", job:next(answer(200, "{}")).action)
+      assert.same({ requests = 2, retries = 0, logins = 1, refreshes = 0 }, c:stats())
+    end)
+
+    it("puts into a send step every part of the request a transport needs", function()
+      local c = shared { url = "https://[::1]:8443/vbr/", max_response_size = 4096, timeout = 7 }
+      local job = c:begin("GET", "/api/v1/sessions?skip=0", { query = { limit = 5 } })
+      job:next()
+      job:next()
+      job:next(token_answer("AT", "RT"))
+      local call = job:next()
+      assert.equal("https", call.scheme)
+      assert.equal("[::1]", call.host)
+      assert.equal(8443, call.port)
+      assert.equal("/vbr/api/v1/sessions", call.path)
+      assert.equal("skip=0&limit=5", call.query)
+      assert.equal("https://[::1]:8443/vbr/api/v1/sessions?skip=0&limit=5", call.url)
+      assert.equal(4096, call.max_response_size)
+      assert.equal(7, call.timeout)
+      local login = c:begin_login()
+      login:next()
+      local step = login:next()
+      assert.equal("/vbr/api/oauth2/token", step.path)
+      assert.is_nil(step.query)
+      assert.equal(16 * 1024 * 1024, core.new { url = "https://h", username = "u", password = "p" }
+        :begin_login():next().max_response_size)
+    end)
+
+    it("takes newer credentials instead of logging in", function()
+      local c = shared { api_version = "auto" }
+      local job = c:begin("GET", "/api/v1/serverInfo")
+      job:next()
+      local t = tokens("AT-9", "RT-9")
+      t.api_version = "1.2-rev1"
+      local call = job:next { tokens = t }
+      assert.equal("call", call.purpose)
+      assert.equal("Bearer AT-9", call.headers.Authorization)
+      assert.equal("1.2-rev1", call.headers["x-api-version"])   -- "auto" adopts it too
+      assert.equal("1.2-rev1", c:api_version())
+      assert.same({ requests = 1, retries = 0, logins = 0, refreshes = 0 }, c:stats())
+      local login = c:begin_login()
+      login:next()
+      assert.equal("done", login:next { tokens = tokens("AT-10") }.action)
+    end)
+
+    it("lets one job log in while another of the same engine waits for it", function()
+      local c = shared()
+      local a = c:begin("GET", "/api/v1/serverInfo")
+      local b = c:begin("GET", "/api/v1/configBackup")
+      assert.equal("acquire", a:next().action)
+      assert.equal("acquire", b:next().action)       -- held back by the transport
+      assert.equal("login", a:next().purpose)          -- a goes ahead
+      local published = a:next(token_answer("AT", "RT")).tokens
+      assert.equal("Bearer AT", a:next().headers.Authorization)
+      local call = b:next { tokens = published }       -- b takes a's
+      assert.equal("call", call.purpose)
+      assert.equal("Bearer AT", call.headers.Authorization)
+      assert.equal(1, c:stats().logins)
+    end)
+
+    it("names the token it means to replace; a refused refresh falls back under the same grant",
+      function()
+      local c = shared()
+      local job = c:begin("GET", "/api/v1/configBackup")
+      job:next()
+      job:next { tokens = tokens("AT-1", "RT-1") }
+      local acquire = job:next(veeam_error(401, "ExpiredToken", "expired"))
+      assert.equal("acquire", acquire.action)
+      assert.equal("refresh", acquire.purpose)
+      assert.equal("AT-1", acquire.access_token)
+      local refresh = job:next()
+      assert.equal("RT-1", form(refresh.body).refresh_token)
+      local login = job:next(answer(401, "", {}))      -- no new acquire
+      assert.equal("login", login.purpose)
+      local publish = job:next(token_answer("AT-2", "RT-2"))
+      assert.equal("publish", publish.action)
+      assert.equal("login", publish.purpose)
+      assert.equal("AT-2", publish.tokens.access_token)
+      assert.equal("Bearer AT-2", job:next().headers.Authorization)
+    end)
+
+    it("retries a login under the grant it holds", function()
+      local c = shared()
+      local job = c:begin_login()
+      job:next()
+      job:next()
+      assert.equal("sleep", job:next(veeam_error(503, "ServiceUnavailable", "busy",
+        { ["Retry-After"] = "0" })).action)
+      assert.equal("login", job:next().purpose)       -- no second acquire
+      assert.equal("publish", job:next(token_answer("AT", "RT")).action)
+      assert.equal("done", job:next().action)
+    end)
+
+    it("publishes a failed login, for the jobs waiting for it, then fails", function()
+      local c = shared()
+      local job = c:begin_login()
+      job:next()
+      job:next()
+      local publish = job:next(veeam_error(401, "AccessDenied", "Authentication failed."))
+      assert.equal("publish", publish.action)
+      assert.is_nil(publish.tokens)
+      note(publish.err)
+      assert.equal("auth", publish.err.kind)
+      assert.equal("AccessDenied", publish.err.code)
+      local fail = job:next()
+      assert.equal("fail", fail.action)
+      assert.same(publish.err, fail.err)
+    end)
+
+    it("fails a waiting job at once with the failure it waited for", function()
+      local c = shared()
+      local job = c:begin("GET", "/api/v1/configBackup")
+      job:next()
+      local shared_err = core.error { kind = "network", status = 502, retryable = true,
+                                      message = "cannot connect", method = "POST",
+                                      path = "/api/oauth2/token" }
+      local fail = job:next { failure = shared_err }
+      assert.equal("fail", fail.action)
+      note(fail.err)
+      assert.equal("network", fail.err.kind)
+      assert.equal(502, fail.err.status)
+      assert.equal("cannot connect", fail.err.message)
+      assert.is_true(fail.err.retryable)
+      assert.equal("POST", fail.err.method)
+      assert.equal("/api/oauth2/token", fail.err.path)
+      assert.equal(0, c:stats().requests)             -- nothing was sent
+      local again = c:begin("GET", "/api/v1/configBackup")
+      assert.equal("acquire", again:next().action)    -- the next job tries again
+      assert.has_error(function() again:next { failure = { kind = "conflict" } } end)
+    end)
+
+    it("refuses credentials it cannot send, without echoing them, and still waits", function()
+      local c = shared()
+      local job = c:begin("GET", "/api/v1/configBackup")
+      job:next()
+      local ok, err = pcall(job.next, job, { tokens = { access_token = "AT\r\nX-Evil: 1",
+                                                         expires_in = 9 } })
+      assert.is_false(ok)
+      assert.not_matches("Evil", tostring(err))
+      assert.has_error(function() job:next { tokens = tokens(("A"):rep(65537)) } end)
+      assert.has_error(function() job:next { tokens = { access_token = "AT" } } end,
+        "vbr: tokens need a numeric 'expires_in'")
+      local t = tokens("AT")
+      t.api_version = "99999999999.1-rev1"
+      assert.has_error(function() job:next { tokens = t } end)
+      assert.equal("login", job:next().purpose)        -- go ahead, after all
+    end)
+
+    it("gives adopted credentials that are refused a new attempt of its own", function()
+      local c = shared()
+      local job = c:begin("POST", "/api/v1/configBackup/backup")
+      job:next()
+      job:next { tokens = tokens("AT-1", "RT-1") }
+      job:next(answer(401, "", {}))                     -- refused: acquire
+      local call = job:next { tokens = tokens("AT-2", "RT-2") }
+      assert.equal("Bearer AT-2", call.headers.Authorization)
+      local acquire = job:next(answer(401, "", {}))    -- dead too (a logout elsewhere)
+      assert.equal("acquire", acquire.action)
+      assert.equal("AT-2", acquire.access_token)
+      assert.equal("RT-2", form(job:next().body).refresh_token)
+    end)
+
+    it("resends with the engine's newer credentials after a 401 for older ones", function()
+      local c = shared()
+      local a = c:begin("GET", "/api/v1/serverInfo")
+      a:next()
+      assert.equal("Bearer AT-1", a:next { tokens = tokens("AT-1", "RT-1") }.headers.Authorization)
+      local b = c:begin("GET", "/api/v1/configBackup")
+      assert.equal("Bearer AT-1", b:next().headers.Authorization)
+      b:next(answer(401, "", {}))
+      b:next { tokens = tokens("AT-2", "RT-2") }        -- b got newer ones meanwhile
+      local again = a:next(answer(401, "", {}))        -- a's 401 was for AT-1
+      assert.equal("call", again.purpose)
+      assert.equal("Bearer AT-2", again.headers.Authorization)
+    end)
+
+    it("logs out under a grant and publishes that there are no credentials", function()
+      local c = shared()
+      assert.equal("done", c:begin_logout():next().action)   -- none: nothing to do
+      local login = c:begin_login()
+      login:next()
+      login:next { tokens = tokens("AT", "RT") }
+      local job = c:begin_logout()
+      local acquire = job:next()
+      assert.equal("logout", acquire.purpose)
+      assert.equal("AT", acquire.access_token)
+      assert.equal("Bearer AT", job:next().headers.Authorization)
+      local publish = job:next(answer(200, "{}"))
+      assert.equal("logout", publish.purpose)
+      assert.is_nil(publish.tokens.access_token)
+      assert.equal("done", job:next().action)
+    end)
+
+    it("releases a grant without sharing anything when the client closes under it", function()
+      local c = shared()
+      local job = c:begin_login()
+      job:next()
+      job:next()
+      c:close()
+      local publish = job:next(token_answer("AT", "RT"))
+      assert.equal("publish", publish.action)
+      assert.is_nil(publish.tokens)
+      assert.is_nil(publish.err)
+      local fail = job:next()
+      assert.equal("fail", fail.action)
+      assert.equal("client is closed", fail.err.message)
+    end)
+
+    it("has no blocking calls and no libcurl handle", function()
+      local c = shared()
+      local send = { action = "send", method = "GET", url = "https://h/", max_response_size = 10 }
+      for _, call in ipairs { function() c:request("GET", "/x") end, function() c:login() end,
+                              function() c:logout() end, function() c:perform(send) end } do
+        assert.has_error(call, 'vbr: this client is driven through the step API only '
+          .. '(core.new(options, "steps"))')
+      end
+      assert.has_error(function() core.new({ url = "https://h", username = "u", password = "p" },
+        "curl") end)
     end)
   end)
 
@@ -859,7 +1119,7 @@ describe("vbr.core", function()
     it("does not wait for a step-API job that stalled while logging in", function()
       local c = client()
       local stalled = c:begin_login()
-      assert.equal("login", stalled:next().purpose)   -- holds the login lock, never answered
+      assert.equal("login", stalled:next().purpose)   -- granted at once, never answered
       local res, err = c:request("GET", "/api/v1/serverInfo")
       assert.is_nil(note(err))
       assert.equal(200, res.status)

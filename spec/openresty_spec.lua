@@ -1,23 +1,23 @@
--- vbr inside nginx: the C core's token sharing (step API, canned answers),
--- vbr.nginx's options, then the example gateway (examples/openresty) in a
--- real nginx (Debian's, with the lua module, 2 workers) against the
--- simulator: concurrency, one refresh under load, no [error] in the log.
-local core = require "vbr.core"
+-- vbr inside nginx: vbr.nginx's options, then the example gateway
+-- (examples/openresty) in a real nginx (Debian's, with the lua module, 2
+-- workers) against the simulator: concurrency, one refresh under load, a
+-- failed refresh shared with its waiters, no [error] in the log. (The
+-- engine's acquire and publish steps with canned answers: core_spec.)
 local cjson = require "cjson"
 local sim_lib = require "spec.support.sim"
 local gateway_lib = require "spec.support.openresty_gateway"
 
-local JSON = { ["Content-Type"] = "application/json; charset=utf-8" }
-
-local function token_answer(access, refresh, expires_in)
-  return { status = 200, headers = JSON, body = cjson.encode {
-    access_token = access, refresh_token = refresh, token_type = "bearer",
-    expires_in = expires_in or 900 } }
+-- A simulator, and the example gateway in front of it.
+local function start_both(sim_options, gateway_options)
+  local sim = sim_lib.start(sim_options or {})
+  local ok, gateway = pcall(gateway_lib.start, sim, gateway_options)
+  if not ok then sim:stop(); error(gateway, 0) end
+  return sim, gateway
 end
 
-local function offline()
-  return core.new { url = "https://vbr.example", username = "svc", password = "Canned p@ss",
-                    api_version = "auto" }
+local function stop_both(sim, gateway)
+  if gateway then gateway:stop() end
+  if sim then sim:stop() end
 end
 
 local function shell(command)
@@ -26,79 +26,6 @@ local function shell(command)
   pipe:close()
   return output
 end
-
-describe("vbr.core credentials for several processes", function()
-  it("tokens() gives the pair a login obtained; set_tokens() lets another client use it", function()
-    local a, b = offline(), offline()
-    assert.same({ generation = 0 }, a:tokens())
-    local job = a:begin_login()
-    assert.equal("login", job:next().purpose)
-    assert.equal("done", job:next(token_answer("AT-1", "RT-1")).action)
-    local t = a:tokens()
-    assert.equal("AT-1", t.access_token)
-    assert.equal("RT-1", t.refresh_token)
-    assert.equal(900, t.lifetime)
-    assert.is_true(t.expires_in > 899 and t.expires_in <= 900)
-    assert.equal("1.3-rev2", t.api_version)
-    assert.is_true(t.generation > 0)
-
-    b:set_tokens(t)
-    assert.equal("1.3-rev2", b:api_version())        -- "auto" adopts the revision
-    local step = b:begin("GET", "/api/v1/serverInfo"):next()
-    assert.equal("call", step.purpose)                 -- no login of its own
-    assert.equal("Bearer AT-1", step.headers.Authorization)
-    assert.equal(0, b:stats().logins)
-    b:set_tokens(nil)
-    assert.is_nil(b:tokens().access_token)
-    a:close(); b:close()
-  end)
-
-  it("withdraw(): a refresh not sent because another process refreshed meanwhile", function()
-    local c = offline()
-    c:set_tokens { access_token = "AT-old", refresh_token = "RT-old", expires_in = -1,
-                   lifetime = 900, api_version = "1.3-rev1" }
-    local job = c:begin("GET", "/api/v1/configBackup")
-    local refresh = job:next()
-    assert.equal("refresh", refresh.purpose)
-    assert.matches("refresh_token=RT%-old", refresh.body)
-    local requests = c:stats().requests
-    c:set_tokens { access_token = "AT-new", refresh_token = "RT-new", expires_in = 900 }
-    local call = job:withdraw()
-    assert.equal("call", call.purpose)
-    assert.equal("Bearer AT-new", call.headers.Authorization)
-    assert.equal(requests, c:stats().requests)        -- the withdrawn one is not counted twice
-    assert.equal("done", job:next { status = 200, headers = JSON, body = "{}" }.action)
-    assert.equal(0, c:stats().refreshes)
-    assert.has_error(function() job:withdraw() end)
-    c:close()
-  end)
-
-  it("withdraw() of a login job is done once credentials are there", function()
-    local c = offline()
-    local job = c:begin_login()
-    job:next()
-    c:set_tokens { access_token = "AT-x", expires_in = 900 }
-    assert.equal("done", job:withdraw().action)
-    local call = c:begin("GET", "/api/v1/serverInfo")
-    assert.has_error(function() call:withdraw() end, "vbr: job:withdraw needs a pending login or "
-      .. "refresh send step")
-    c:close()
-  end)
-
-  it("set_tokens() refuses what cannot go into a header, without echoing it", function()
-    local c = offline()
-    local ok, err = pcall(c.set_tokens, c, { access_token = "AT\r\nX-Evil: 1", expires_in = 9 })
-    assert.is_false(ok)
-    assert.not_matches("Evil", tostring(err))
-    assert.has_error(function() c:set_tokens { access_token = "AT" } end,
-      "vbr: tokens need a numeric 'expires_in'")
-    assert.has_error(function()
-      c:set_tokens { access_token = "AT", expires_in = 9, api_version = "13" }
-    end)
-    assert.is_nil(c:tokens().access_token)
-    c:close()
-  end)
-end)
 
 describe("vbr.nginx options", function()
   local nginx = require "vbr.nginx"
@@ -134,8 +61,8 @@ describe("vbr.nginx options", function()
   it("inside a request handler picks nginx, with defaults; nginx = false picks libcurl", function()
     local core_options, nginx_options = nginx.split_options(with { timeout = 20 })
     assert.is_nil(core_options.nginx)
-    assert.same({ location = "/_vbr", shared_dict = "vbr_tokens", timeout = 20,
-                  max_response_size = 16 * 1024 * 1024 }, nginx_options)
+    -- the limits (timeout, max_response_size) come with each step, from the core
+    assert.same({ location = "/_vbr", shared_dict = "vbr_tokens" }, nginx_options)
     local _, custom = nginx.split_options(with { nginx = { location = "/vbr-proxy",
                                                            shared_dict = "other" } })
     assert.equal("/vbr-proxy", custom.location)
@@ -173,15 +100,8 @@ end)
 describe("the OpenResty gateway (examples/openresty) against the simulator", function()
   local sim, gateway
 
-  setup(function()
-    sim = sim_lib.start { session_duration = 1 }
-    gateway = gateway_lib.start(sim, { workers = 2 })
-  end)
-
-  teardown(function()
-    if gateway then gateway:stop() end
-    if sim then sim:stop() end
-  end)
+  setup(function() sim, gateway = start_both({ session_duration = 1 }, { workers = 2 }) end)
+  teardown(function() stop_both(sim, gateway) end)
 
   local function token_stats()
     local status, body = gateway:request("GET", "/configbackup/tokens")
@@ -327,18 +247,11 @@ end)
 describe("a gateway that does not trust VBR's certificate", function()
   local sim, gateway
 
-  setup(function()
-    sim = sim_lib.start {}
-    gateway = gateway_lib.start(sim, { workers = 1, edit = function(conf)
+  setup(function() sim, gateway = start_both({}, { workers = 1, edit = function(conf)
       return (conf:gsub('proxy_ssl_trusted_certificate "[^"]*"',
         'proxy_ssl_trusted_certificate "/etc/ssl/certs/ca-certificates.crt"'))
-    end })
-  end)
-
-  teardown(function()
-    if gateway then gateway:stop() end
-    if sim then sim:stop() end
-  end)
+    end }) end)
+  teardown(function() stop_both(sim, gateway) end)
 
   it("refuses to talk to it", function()
     local status, body = gateway:request("GET", "/configbackup")
@@ -354,17 +267,10 @@ end)
 describe("a gateway without vbr's proxy location", function()
   local sim, gateway
 
-  setup(function()
-    sim = sim_lib.start {}
-    gateway = gateway_lib.start(sim, { workers = 1, edit = function(conf)
+  setup(function() sim, gateway = start_both({}, { workers = 1, edit = function(conf)
       return (conf:gsub("\n%s*location = /_vbr {.-\n        }\n", "\n"))
-    end })
-  end)
-
-  teardown(function()
-    if gateway then gateway:stop() end
-    if sim then sim:stop() end
-  end)
+    end }) end)
+  teardown(function() stop_both(sim, gateway) end)
 
   it("says so, and sends VBR nothing", function()
     local status, body = gateway:request("GET", "/configbackup")
@@ -374,5 +280,90 @@ describe("a gateway without vbr's proxy location", function()
     assert.matches("the location /_vbr is missing or is not vbr's proxy location", err.message)
     assert.equal(0, sim:counters().total)
     assert.matches("the location /_vbr is missing", gateway:error_log())
+  end)
+end)
+
+describe("a gateway whose VBR goes down while a refresh is due", function()
+  local sim, gateway
+
+  setup(function() sim, gateway = start_both({}, { workers = 2 }) end)
+  teardown(function() stop_both(sim, gateway) end)
+
+  local function token_requests()
+    return sim:counters().requests["POST /api/oauth2/token"] or 0
+  end
+
+  it("fails 40 concurrent requests with the one failed refresh, then tries again", function()
+    assert.equal(200, (gateway:request("GET", "/configbackup")))
+    sim:reset_counters()
+    sim:expire_tokens()
+    -- the token endpoint closes every connection unanswered: VBR is down
+    sim:fault { kind = "reset_before", method = "POST", path = "/api/oauth2/token", count = 1000 }
+    local codes = gateway:parallel(40, "GET", "/configbackup")
+    assert.equal(40, #codes)
+    for _, code in ipairs(codes) do assert.equal(502, code) end
+    -- one job refreshed, fell back to the password and retried (4 attempts,
+    -- the default); the 39 that waited for it failed with its error, not
+    -- with a retry cycle of their own
+    assert.equal(1 + 4, token_requests())
+    local status, body = gateway:request("GET", "/configbackup")
+    assert.equal(502, status)
+    assert.equal("network", cjson.decode(body).error.kind)
+    -- the next request tries again: a refresh (in the worker that still has
+    -- the refresh token) and 4 logins, or the logins only
+    assert.is_true(token_requests() >= 1 + 4 + 4, token_requests())
+    sim:clear_faults()
+    assert.equal(200, (gateway:request("GET", "/configbackup")))
+  end)
+end)
+
+describe("a gateway logging at debug level", function()
+  local sim, gateway
+
+  setup(function() sim, gateway = start_both({}, { workers = 1, edit = function(conf)
+      return (conf:gsub('\nerror_log ("[^"]*") warn;', "\nerror_log %1 debug;"))
+    end }) end)
+  teardown(function() stop_both(sim, gateway) end)
+
+  it("puts no password or token into an nginx variable", function()
+    assert.equal(200, (gateway:request("GET", "/configbackup")))       -- a login
+    sim:expire_tokens()
+    assert.equal(200, (gateway:request("GET", "/configbackup")))       -- a refresh
+    local log = gateway:error_log()
+    local script_vars = {}
+    for line in log:gmatch("[^\n]+") do
+      if line:find("http script var", 1, true) then script_vars[#script_vars + 1] = line end
+    end
+    assert.is_true(#script_vars > 0, "no debug lines: nginx without --with-debug?")
+    local password = sim.users.admin.password
+    local encoded = password:gsub("[^%w%-._~]", function(c) return ("%%%02X"):format(c:byte()) end)
+    for _, line in ipairs(script_vars) do
+      assert.is_nil(line:find("Bearer", 1, true), line)
+      assert.is_nil(line:find("token=", 1, true), line)
+      assert.is_nil(line:find("password=", 1, true), line)
+    end
+    -- nor anywhere else in the log: the login form is the subrequest's body
+    assert.is_nil(log:find(password, 1, true))
+    assert.is_nil(log:find(encoded, 1, true))
+  end)
+end)
+
+describe("a gateway whose worker cannot read the password file", function()
+  local sim, gateway
+
+  setup(function()
+    sim, gateway = start_both({}, { workers = 1 })
+    os.remove(gateway.prefix .. "/password")      -- the workers run as root here
+  end)
+  teardown(function() stop_both(sim, gateway) end)
+
+  it("gets nil, err from vbr.connect and answers 500, nothing raised", function()
+    local status, body = gateway:request("GET", "/configbackup")
+    assert.equal(500, status, body)
+    local err = cjson.decode(body).error
+    assert.equal("invalid", err.kind)
+    assert.matches("option 'password_file': cannot open", err.message, 1, true)
+    assert.equal(0, sim:counters().total)
+    assert.is_nil(gateway:error_log():find("lua entry thread aborted", 1, true))
   end)
 end)

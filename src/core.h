@@ -34,13 +34,13 @@ typedef enum { PW_NONE, PW_STRING, PW_FUNCTION, PW_FILE } password_source;
 
 typedef struct client {
     vbr_engine *engine;        /* NULL once closed */
-    vbr_curl *curl;
+    vbr_curl *curl;            /* NULL for a client driven by steps only */
+    int steps;                 /* the caller answers ACQUIRE and PUBLISH */
     lua_State *L;              /* the thread currently calling in */
     password_source pw_source;
     char *password;            /* PW_STRING: secret copy */
     char *password_file;       /* PW_FILE */
     int password_ref;          /* PW_FUNCTION: registry reference */
-    char *url;
     char *username;
 } client;
 
@@ -98,8 +98,14 @@ typedef struct options {
     double retry_max_delay;
 } options;
 
+typedef struct url_parts {
+    const char *host;          /* as in the URL: "[::1]" keeps brackets */
+    int port;
+    const char *prefix;        /* "" or "/prefix" */
+} url_parts;
+
 void core_parse_options(lua_State *L, options *o);
-void core_push_normalised_url(lua_State *L, const char *url);
+void core_parse_url(lua_State *L, const char *url, url_parts *out);
 
 /* core_client.c */
 extern const char *const core_methods[];
@@ -114,6 +120,7 @@ job_box *core_new_job(lua_State *L, client *c, vbr_job_kind kind,
 int core_job_close(lua_State *L);
 int core_push_response(lua_State *L, const vbr_response *r,
                        const char *method, const char *path, int decode);
+const vbr_step *core_answer_at_once(vbr_job *job, const vbr_step *s);
 void core_sleep_seconds(double s);
 
 /* core_step.c */

@@ -46,8 +46,6 @@ static void close_client(client *c)
     if (c->password_ref != LUA_NOREF && c->L != NULL)
         luaL_unref(c->L, LUA_REGISTRYINDEX, c->password_ref);
     c->password_ref = LUA_NOREF;
-    free(c->url);
-    c->url = NULL;
     free(c->username);
     c->username = NULL;
 }
@@ -58,22 +56,45 @@ int core_client_close(lua_State *L)
     return 0;
 }
 
-/* core.new(opts) */
+/* nil, err for a password_file that cannot be opened: not misuse, an
+ * environment (a worker user without read access) that input names. */
+static int password_file_refused(lua_State *L, const char *path, int why)
+{
+    lua_pushnil(L);
+    lua_pushfstring(L, "option 'password_file': cannot open \"%s\": %s", path,
+                    strerror(why));
+    core_push_error_fields(L, "invalid", 0, NULL, lua_tostring(L, -1), NULL,
+                           NULL, 0, 0);
+    lua_createtable(L, 1, 0);
+    lua_createtable(L, 0, 2);
+    core_set_string(L, "path", "password_file");
+    lua_pushvalue(L, -4);                 /* the message */
+    lua_setfield(L, -2, "message");
+    lua_rawseti(L, -2, 1);
+    lua_setfield(L, -2, "problems");
+    lua_remove(L, -2);
+    return 2;
+}
+
+/* core.new(opts [, "libcurl" | "steps"]) -> client | nil, err.  "steps": a
+ * client that another transport drives through the step API only (no
+ * libcurl handle; it answers ACQUIRE and PUBLISH itself). */
 int core_new(lua_State *L)
 {
+    static const char *const transports[] = {"libcurl", "steps", NULL};
     options o;
+    url_parts url;
     client *c;
     vbr_config cfg;
     vbr_host host;
     vbr_curl_options co;
     char err[CURL_ERROR_SIZE + 64];
-    int url_idx;
+    int steps = luaL_checkoption(L, 2, "libcurl", transports) == 1;
 
     lua_settop(L, 1);
     lua_pushnil(L);               /* slot 2: the password function */
     core_parse_options(L, &o);
-    core_push_normalised_url(L, o.url);
-    url_idx = lua_gettop(L);
+    core_parse_url(L, o.url, &url);
     if (o.user_agent == NULL) {
         /* not curl_version(): it initialises libldap/libsasl just to print
          * their versions, memory valgrind then reports as lost */
@@ -84,9 +105,7 @@ int core_new(lua_State *L)
     if (o.password_file != NULL) {
         FILE *f = fopen(o.password_file, "rb");
         if (f == NULL)
-            return luaL_error(L, "vbr: option 'password_file': cannot open "
-                                 "\"%s\": %s", o.password_file,
-                              strerror(errno));
+            return password_file_refused(L, o.password_file, errno);
         fclose(f);
     }
 
@@ -97,7 +116,7 @@ int core_new(lua_State *L)
     luaL_getmetatable(L, CLIENT_MT);
     lua_setmetatable(L, -2);
     c->L = L;
-    c->url = vbr_strdup(lua_tostring(L, url_idx));
+    c->steps = steps;
     c->username = vbr_strdup(o.username);
     if (o.password != NULL) {
         c->pw_source = PW_STRING;
@@ -111,11 +130,14 @@ int core_new(lua_State *L)
         c->password_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
 
-    cfg.base_url = c->url;
+    cfg.host = url.host;
+    cfg.port = url.port;
+    cfg.prefix = url.prefix;
     cfg.username = o.username;
     cfg.api_version = o.api_version;
     cfg.timeout = o.timeout;
     cfg.refresh_margin = o.refresh_margin;
+    cfg.max_response_size = (size_t)o.max_response_size;
     cfg.retry_attempts = o.retry_attempts;
     cfg.retry_max_time = o.retry_max_time;
     cfg.retry_base_delay = o.retry_base_delay;
@@ -126,20 +148,22 @@ int core_new(lua_State *L)
     co.pinned_public_key = o.pinned_public_key;
     co.insecure = o.insecure;
     co.connect_timeout = o.connect_timeout;
-    co.max_response_size = (size_t)o.max_response_size;
     co.user_agent = o.user_agent;
 
-    if (c->url == NULL || c->username == NULL ||
+    if (c->username == NULL ||
         (c->pw_source == PW_STRING && c->password == NULL) ||
         (c->pw_source == PW_FILE && c->password_file == NULL) ||
         (c->engine = vbr_engine_new(&cfg, &host)) == NULL)
         return luaL_error(L, "vbr: out of memory");
+    if (steps)
+        return 1;
     c->curl = vbr_curl_new(&co, err, sizeof err);
     if (c->curl == NULL)
         return luaL_error(L, "vbr: %s", err);
     if (o.insecure)
         fprintf(stderr, "vbr: WARNING: TLS certificate verification is "
-                        "disabled (insecure = true) for %s\n", c->url);
+                        "disabled (insecure = true) for %s\n",
+                vbr_engine_url(c->engine));
     return 1;
 }
 
@@ -152,8 +176,8 @@ int core_client_tostring(lua_State *L)
         return 1;
     }
     v = vbr_engine_api_version(c->engine);
-    lua_pushfstring(L, "vbr.core client (%s, user %s, api %s)", c->url,
-                    c->username, v ? v : "auto");
+    lua_pushfstring(L, "vbr.core client (%s, user %s, api %s)",
+                    vbr_engine_url(c->engine), c->username, v ? v : "auto");
     return 1;
 }
 
@@ -400,25 +424,53 @@ void core_sleep_seconds(double s)
         ;
 }
 
+/* One process, one job of this engine at a time: ACQUIRE goes ahead at
+ * once and PUBLISH has nobody to tell (the step API of a libcurl client
+ * answers them so too). */
+const vbr_step *core_answer_at_once(vbr_job *job, const vbr_step *s)
+{
+    while (s != NULL &&
+           (s->action == VBR_ACQUIRE || s->action == VBR_PUBLISH))
+        s = vbr_job_next(job, NULL);
+    return s;
+}
+
 /* Drive a job to its end with the libcurl transport. */
 static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
                                vbr_response *r)
 {
-    const vbr_step *s;
-    vbr_job_set_blocking(jb->job);
-    s = vbr_job_next(jb->job, NULL);
-    while (s != NULL && (s->action == VBR_SEND || s->action == VBR_SLEEP)) {
-        if (s->action == VBR_SEND) {
+    const vbr_step *s = vbr_job_next(jb->job, NULL);
+    for (;;) {
+        s = core_answer_at_once(jb->job, s);
+        if (s == NULL || (s->action != VBR_SEND && s->action != VBR_SLEEP))
+            break;
+        if (s->action == VBR_SLEEP) {
+            core_sleep_seconds(s->seconds);
+            s = vbr_job_next(jb->job, NULL);
+        } else if (c->curl != NULL) {
             vbr_curl_perform(c->curl, s, r);
             s = vbr_job_next(jb->job, r);
         } else {
-            core_sleep_seconds(s->seconds);
-            s = vbr_job_next(jb->job, NULL);
+            /* closed by a callback (the password function): the engine
+             * fails the job whatever the answer */
+            memset(r, 0, sizeof *r);
+            r->error = VBR_TE_OTHER;
+            s = vbr_job_next(jb->job, r);
         }
     }
     if (s == NULL)
         core_raise_error(L, "vbr: internal error: job ended without an outcome");
     return s;
+}
+
+/* The blocking calls need the libcurl handle a "steps" client lacks. */
+static client *check_blocking_client(lua_State *L)
+{
+    client *c = core_check_client(L, 1);
+    if (c->curl == NULL)
+        core_raise_error(L, "vbr: this client is driven through the step API "
+                            "only (core.new(options, \"steps\"))");
+    return c;
 }
 
 static int is_json_type(const char *ct)
@@ -463,7 +515,7 @@ int core_push_response(lua_State *L, const vbr_response *r,
 /* c:request(method, path [, opts]) -> res | nil, err */
 static int client_request(lua_State *L)
 {
-    client *c = core_check_client(L, 1);
+    client *c = check_blocking_client(L);
     vbr_call a;
     vbr_response r;
     job_box *jb;
@@ -490,7 +542,7 @@ static int client_request(lua_State *L)
 
 static int auth_job(lua_State *L, vbr_job_kind kind)
 {
-    client *c = core_check_client(L, 1);
+    client *c = check_blocking_client(L);
     vbr_response r;
     job_box *jb = core_new_job(L, c, kind, NULL);
     const vbr_step *s = run_job(L, c, jb, &r);

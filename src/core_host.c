@@ -79,19 +79,27 @@ static int host_json_fields(void *ud, const char *json, size_t len,
 
 /* ---------------------------------------------------------------- password */
 
-static char *read_password_file(const char *path)
+/* The password in a file (a final line break dropped), or NULL with *why. */
+static char *read_password_file(const char *path, const char **why)
 {
-    char buf[MAX_PASSWORD_FILE + 1];
+    char buf[MAX_PASSWORD_FILE + 2];
     size_t n;
-    char *pw;
+    char *pw = NULL;
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    if (f == NULL) {
+        *why = "cannot read password_file";
         return NULL;
-    n = fread(buf, 1, MAX_PASSWORD_FILE, f);
+    }
+    n = fread(buf, 1, MAX_PASSWORD_FILE + 1, f);
     fclose(f);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
-    pw = vbr_strndup(buf, n);
+    if (n > MAX_PASSWORD_FILE)
+        *why = "password_file is longer than 4096 bytes";
+    else if (memchr(buf, '\0', n) != NULL)
+        *why = "password_file holds a NUL byte";
+    else
+        pw = vbr_strndup(buf, n);
     vbr_wipe(buf, sizeof buf);
     return pw;
 }
@@ -102,6 +110,9 @@ static const char *host_held_password(void *ud)
     return c->pw_source == PW_STRING ? c->password : NULL;
 }
 
+/* The password function may do anything with the client: close it (the
+ * engine then fails the job), use it from another coroutine (which sets
+ * c->L: restored here), raise (caught). */
 static char *host_password(void *ud, const char **why)
 {
     client *c = ud;
@@ -112,9 +123,7 @@ static char *host_password(void *ud, const char **why)
         pw = vbr_strdup(c->password);
         break;
     case PW_FILE:
-        pw = read_password_file(c->password_file);
-        if (pw == NULL)
-            *why = "cannot read password_file";
+        pw = read_password_file(c->password_file, why);
         break;
     case PW_FUNCTION:
         lua_rawgeti(L, LUA_REGISTRYINDEX, c->password_ref);
@@ -125,9 +134,13 @@ static char *host_password(void *ud, const char **why)
         } else {
             size_t n;
             const char *s = lua_tolstring(L, -1, &n);
-            pw = vbr_strndup(s, n);
+            if (memchr(s, '\0', n) != NULL)   /* refused as the option is */
+                *why = "the password function returned a string with NUL";
+            else
+                pw = vbr_strndup(s, n);
         }
         lua_pop(L, 1);
+        c->L = L;
         break;
     case PW_NONE:
     default:

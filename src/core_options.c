@@ -2,11 +2,12 @@
  * core_options.c - the options table of core.new, checked and turned into
  * C values; the server URL normalised.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "core.h"
 
-#define DEFAULT_PORT "9419"
+#define DEFAULT_PORT 9419
 #define MAX_OPTION_LENGTH 8192      /* string options but username, password */
 
 
@@ -173,11 +174,14 @@ void core_parse_options(lua_State *L, options *o)
                       "'retry.base_delay'");
 }
 
-/* https://host[:port][/prefix] -> https://host:port[/prefix], pushed. */
-void core_push_normalised_url(lua_State *L, const char *url)
+/* Check url (https://host[:port][/prefix]) and split it: host and prefix
+ * are pushed (two strings the parts point into), the port defaults to
+ * 9419. */
+void core_parse_url(lua_State *L, const char *url, url_parts *out)
 {
-    const char *host, *end, *port;
+    const char *host, *end, *host_end, *port;
     size_t len;
+    long number = 0;
     if (strncmp(url, "https://", 8) != 0)
         core_raise_error(L, "vbr: option 'url' must start with https:// (got \"%s\")",
                    url);
@@ -190,21 +194,30 @@ void core_push_normalised_url(lua_State *L, const char *url)
     if (memchr(host, '@', (size_t)(end - host)) != NULL)
         core_raise_error(L, "vbr: option 'url' must not hold credentials "
                        "(user:password@); give username and password");
-    if (end == host || strpbrk(url, "?#") != NULL)
-        core_raise_error(L, "vbr: option 'url' must look like https://host[:port] "
-                      "(got \"%s\")", url);
     if (*host == '[') {
         const char *close = memchr(host, ']', (size_t)(end - host));
-        port = close && close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        host_end = close ? close + 1 : host;
     } else {
-        port = memchr(host, ':', (size_t)(end - host));
+        host_end = memchr(host, ':', (size_t)(end - host));
+        if (host_end == NULL)
+            host_end = end;
     }
+    port = host_end < end && *host_end == ':' ? host_end + 1 : NULL;
+    for (len = 0; port != NULL && port + len < end && len < 6; len++)
+        number = isdigit((unsigned char)port[len])
+                 ? number * 10 + (port[len] - '0') : -1;
+    if (host_end == host || strpbrk(url, "?#") != NULL ||
+        (port == NULL && host_end != end) ||
+        (port != NULL && (len == 0 || port + len != end || number < 1 ||
+                          number > 65535)))
+        core_raise_error(L, "vbr: option 'url' must look like https://host[:port] "
+                      "(got \"%s\")", url);
     len = strlen(end);
     while (len > 0 && end[len - 1] == '/')
         len--;
-    lua_pushlstring(L, url, (size_t)(end - url));
-    lua_pushstring(L, port ? "" : ":" DEFAULT_PORT);
+    out->port = port ? (int)number : DEFAULT_PORT;
+    lua_pushlstring(L, host, (size_t)(host_end - host));
+    out->host = lua_tostring(L, -1);
     lua_pushlstring(L, end, len);
-    lua_concat(L, 3);
+    out->prefix = lua_tostring(L, -1);
 }
-

@@ -1,7 +1,7 @@
 /*
  * core_step.c - the step API: another transport (nginx subrequests,
- * vbr.nginx) drives the engine's jobs step by step (see vbr_core.c's head
- * for the protocol in Lua terms).
+ * vbr.nginx) drives the engine's jobs step by step, the contract of
+ * src/engine.h in Lua terms (see vbr_core.c's head).
  */
 #include <string.h>
 #include <strings.h>
@@ -108,16 +108,34 @@ static void read_response(lua_State *L, int idx, vbr_response *r)
     lua_pop(L, 1);
 }
 
+/* The credentials of a PUBLISH step, as job:next{tokens = ...} takes them. */
+static void push_tokens(lua_State *L, const vbr_tokens *t)
+{
+    lua_createtable(L, 0, 5);
+    core_set_string(L, "access_token", t->access_token);
+    core_set_string(L, "refresh_token", t->refresh_token);
+    if (t->access_token != NULL) {
+        core_set_number(L, "expires_in", t->expires_in);
+        core_set_number(L, "lifetime", t->lifetime);
+    }
+    core_set_string(L, "api_version", t->api_version);
+}
+
 static void push_step(lua_State *L, job_box *jb, const vbr_step *s)
 {
     size_t i;
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 14);
     switch (s->action) {
     case VBR_SEND:
         core_set_string(L, "action", "send");
         core_set_string(L, "purpose", purpose_name(s->purpose));
         core_set_string(L, "method", s->method);
         core_set_string(L, "url", s->url);
+        core_set_string(L, "scheme", s->scheme);
+        core_set_string(L, "host", s->host);
+        core_set_integer(L, "port", s->port);
+        core_set_string(L, "path", s->path);
+        core_set_string(L, "query", s->query);
         lua_createtable(L, 0, (int)s->nheaders);
         for (i = 0; i < s->nheaders; i++)
             core_set_string(L, s->headers[i].name, s->headers[i].value);
@@ -128,11 +146,30 @@ static void push_step(lua_State *L, job_box *jb, const vbr_step *s)
         }
         if (s->timeout > 0)
             core_set_number(L, "timeout", s->timeout);
+        core_set_number(L, "max_response_size", (double)s->max_response_size);
         core_set_bool(L, "fresh_connection", s->fresh_connection);
         break;
     case VBR_SLEEP:
         core_set_string(L, "action", "sleep");
         core_set_number(L, "seconds", s->seconds);
+        break;
+    case VBR_ACQUIRE:
+        core_set_string(L, "action", "acquire");
+        core_set_string(L, "purpose", purpose_name(s->purpose));
+        core_set_string(L, "access_token", s->access_token);
+        core_set_number(L, "lease", s->lease);
+        break;
+    case VBR_PUBLISH:
+        core_set_string(L, "action", "publish");
+        core_set_string(L, "purpose", purpose_name(s->purpose));
+        if (s->tokens != NULL) {
+            push_tokens(L, s->tokens);
+            lua_setfield(L, -2, "tokens");
+        }
+        if (s->error != NULL) {
+            core_push_error(L, s->error);
+            lua_setfield(L, -2, "err");
+        }
         break;
     case VBR_DONE:
         if (s->response != NULL) {
@@ -179,99 +216,116 @@ static int client_begin_logout(lua_State *L)
     return 1;
 }
 
-/* job:next([response]) -> step */
+/* Read {access_token, refresh_token, expires_in, lifetime, api_version}
+ * at idx (the strings stay held by the table). */
+static void read_tokens(lua_State *L, int idx, vbr_tokens *t)
+{
+    memset(t, 0, sizeof *t);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    t->access_token = rawstring(L, idx, "access_token", NULL, "tokens");
+    t->refresh_token = rawstring(L, idx, "refresh_token", NULL, "tokens");
+    t->api_version = rawstring(L, idx, "api_version", NULL, "tokens");
+    if (t->access_token == NULL)
+        core_raise_error(L, "vbr: tokens need an 'access_token'");
+    if (rawfield(L, idx, "expires_in") != LUA_TNUMBER)
+        core_raise_error(L, "vbr: tokens need a numeric 'expires_in'");
+    t->expires_in = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (rawfield(L, idx, "lifetime") == LUA_TNUMBER)
+        t->lifetime = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+}
+
+/* Read an error table (as a PUBLISH step's err) at idx. */
+static void read_error(lua_State *L, int idx, vbr_error *e)
+{
+    const char *kind;
+    int k;
+    memset(e, 0, sizeof *e);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    kind = rawstring(L, idx, "kind", NULL, "failure");
+    k = kind ? vbr_error_kind_of(kind) : -1;
+    if (k < 0)
+        core_raise_error(L, "vbr: failure 'kind' must be one the engine gives "
+                            "(network, tls, timeout, http, api, auth, decode)");
+    e->kind = (vbr_error_kind)k;
+    if (rawfield(L, idx, "status") == LUA_TNUMBER) {
+        double status = lua_tonumber(L, -1);
+        e->status = status >= 100 && status < 600 ? (int)status : 0;
+    }
+    lua_pop(L, 1);
+    /* the engine copies them; held by the table meanwhile */
+    e->code = (char *)rawstring(L, idx, "code", NULL, "failure");
+    e->message = (char *)rawstring(L, idx, "message", NULL, "failure");
+    rawfield(L, idx, "retryable");
+    e->retryable = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+}
+
+/* Answer an ACQUIRE step: nothing (go ahead), {tokens = t} or
+ * {failure = err}. */
+static const vbr_step *answer_acquire(lua_State *L, job_box *jb, int idx)
+{
+    const vbr_step *s;
+    vbr_error e;
+    if (lua_isnoneornil(L, idx))
+        return vbr_job_next(jb->job, NULL);
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (rawfield(L, idx, "tokens") != LUA_TNIL) {
+        vbr_tokens t;
+        read_tokens(L, lua_gettop(L), &t);
+        s = vbr_job_adopt(jb->job, &t);
+        if (s == NULL)
+            core_raise_error(L, "vbr: tokens refused: a token that is not "
+                                "printable ASCII or longer than %d bytes, a "
+                                "malformed api_version, or out of memory",
+                             VBR_MAX_TOKEN);
+        lua_pop(L, 1);
+        return s;
+    }
+    lua_pop(L, 1);
+    if (rawfield(L, idx, "failure") == LUA_TNIL)
+        core_raise_error(L, "vbr: the answer to an acquire step is nothing, "
+                            "{tokens = ...} or {failure = err}");
+    read_error(L, lua_gettop(L), &e);
+    s = vbr_job_fail_shared(jb->job, &e);
+    lua_pop(L, 1);
+    return s;
+}
+
+/* job:next([answer]) -> step: the answer to the last step (the response to
+ * a send, what acquire decided; nothing at the start and after others). */
 static int job_next(lua_State *L)
 {
     job_box *jb = luaL_checkudata(L, 1, JOB_MT);
-    vbr_response r;
-    const vbr_step *s;
-    int awaiting;
+    const vbr_step *last, *s;
+    vbr_response r;             /* a done step's response points into it */
     if (jb->job == NULL)
         return luaL_error(L, "vbr: job is closed");
-    if (core_client_closed(jb->c))
-        return luaL_error(L, "vbr: client is closed");
-    if (vbr_job_finished(jb->job))
+    last = vbr_job_step(jb->job);
+    if (last != NULL && (last->action == VBR_DONE || last->action == VBR_FAIL))
         return luaL_error(L, "vbr: job has already finished");
     jb->c->L = L;
-    awaiting = vbr_job_awaiting_response(jb->job);
-    if (awaiting && lua_isnoneornil(L, 2))
-        return luaL_error(L, "vbr: job:next needs the response to the last "
-                             "send step");
-    if (!awaiting && !lua_isnoneornil(L, 2))
-        return luaL_error(L, "vbr: job:next takes no response at the start "
-                             "or after a sleep");
-    if (awaiting)
+    if (last != NULL && last->action == VBR_SEND) {
+        if (lua_isnoneornil(L, 2))
+            return luaL_error(L, "vbr: job:next needs the response to the "
+                                 "last send step");
         read_response(L, 2, &r);
-    s = vbr_job_next(jb->job, awaiting ? &r : NULL);
+        s = vbr_job_next(jb->job, &r);
+    } else if (last != NULL && last->action == VBR_ACQUIRE) {
+        s = answer_acquire(L, jb, 2);
+    } else {
+        if (!lua_isnoneornil(L, 2))
+            return luaL_error(L, "vbr: job:next takes no answer at the start "
+                                 "or after a sleep or publish step");
+        s = vbr_job_next(jb->job, NULL);
+    }
+    if (!jb->c->steps)
+        s = core_answer_at_once(jb->job, s);
     if (s == NULL)
         return luaL_error(L, "vbr: internal error: job refused its input");
     push_step(L, jb, s);
     return 1;
-}
-
-/* job:withdraw() -> step (the login or refresh asked for was not sent) */
-static int job_withdraw(lua_State *L)
-{
-    job_box *jb = luaL_checkudata(L, 1, JOB_MT);
-    const vbr_step *s;
-    if (jb->job == NULL)
-        return luaL_error(L, "vbr: job is closed");
-    if (core_client_closed(jb->c))
-        return luaL_error(L, "vbr: client is closed");
-    jb->c->L = L;
-    s = vbr_job_withdraw(jb->job);
-    if (s == NULL)
-        return luaL_error(L, "vbr: job:withdraw needs a pending login or "
-                             "refresh send step");
-    push_step(L, jb, s);
-    return 1;
-}
-
-/* c:tokens() -> {generation [, access_token, refresh_token, expires_in,
- * lifetime, api_version]} (secrets: for a store shared by processes) */
-static int client_tokens(lua_State *L)
-{
-    client *c = core_check_client(L, 1);
-    vbr_tokens t;
-    lua_createtable(L, 0, 6);
-    if (vbr_engine_tokens(c->engine, &t)) {
-        core_set_string(L, "access_token", t.access_token);
-        core_set_string(L, "refresh_token", t.refresh_token);
-        core_set_number(L, "expires_in", t.expires_in);
-        core_set_number(L, "lifetime", t.lifetime);
-    }
-    core_set_string(L, "api_version", t.api_version);
-    core_set_number(L, "generation", (double)t.generation);
-    return 1;
-}
-
-/* c:set_tokens(t | nil): credentials another process obtained (fields as
- * c:tokens() gives them; access_token and expires_in required) */
-static int client_set_tokens(lua_State *L)
-{
-    client *c = core_check_client(L, 1);
-    vbr_tokens t;
-    memset(&t, 0, sizeof t);
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        t.access_token = rawstring(L, 2, "access_token", NULL, "tokens");
-        t.refresh_token = rawstring(L, 2, "refresh_token", NULL, "tokens");
-        t.api_version = rawstring(L, 2, "api_version", NULL, "tokens");
-        if (t.access_token == NULL)
-            return luaL_error(L, "vbr: tokens need an 'access_token'");
-        if (rawfield(L, 2, "expires_in") != LUA_TNUMBER)
-            return luaL_error(L, "vbr: tokens need a numeric 'expires_in'");
-        t.expires_in = lua_tonumber(L, -1);
-        lua_pop(L, 1);
-        if (rawfield(L, 2, "lifetime") == LUA_TNUMBER)
-            t.lifetime = lua_tonumber(L, -1);
-        lua_pop(L, 1);
-    }
-    if (vbr_engine_set_tokens(c->engine, lua_isnoneornil(L, 2) ? NULL : &t))
-        return luaL_error(L, "vbr: tokens refused: a token that is not "
-                             "printable ASCII, a malformed api_version, or "
-                             "out of memory");
-    return 0;
 }
 
 /* c:perform(send_step) -> response table for job:next */
@@ -282,6 +336,9 @@ static int client_perform(lua_State *L)
     vbr_response r;
     const char *action;
     int t, m;
+    if (c->curl == NULL)
+        return luaL_error(L, "vbr: this client is driven through the step "
+                             "API only (core.new(options, \"steps\"))");
     memset(&s, 0, sizeof s);
     luaL_checktype(L, 2, LUA_TTABLE);
     action = rawstring(L, 2, "action", NULL, "step");
@@ -300,6 +357,12 @@ static int client_perform(lua_State *L)
                           s.method);
     if (rawfield(L, 2, "timeout") == LUA_TNUMBER)
         s.timeout = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (rawfield(L, 2, "max_response_size") != LUA_TNUMBER ||
+        !(lua_tonumber(L, -1) >= 1))
+        return luaL_error(L, "vbr: a send step needs a max_response_size");
+    s.max_response_size = lua_tonumber(L, -1) < 1e15
+                          ? (size_t)lua_tonumber(L, -1) : (size_t)1e15;
     lua_pop(L, 1);
     rawfield(L, 2, "fresh_connection");
     s.fresh_connection = lua_toboolean(L, -1);
@@ -346,20 +409,16 @@ static int client_perform(lua_State *L)
     return 1;
 }
 
-
 const luaL_Reg core_step_methods[] = {
     {"begin", client_begin},
     {"begin_login", client_begin_login},
     {"begin_logout", client_begin_logout},
     {"perform", client_perform},
-    {"tokens", client_tokens},
-    {"set_tokens", client_set_tokens},
     {NULL, NULL}
 };
 
 const luaL_Reg core_job_methods[] = {
     {"next", job_next},
-    {"withdraw", job_withdraw},
     {"close", core_job_close},
     {NULL, NULL}
 };

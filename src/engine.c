@@ -6,8 +6,10 @@
  *  - every call needs an access token: log in with the password grant when
  *    there is none, refresh when it is about to expire (from expires_in) or
  *    after a 401, fall back to the password grant when a refresh is refused;
- *  - logins and refreshes are serialised per engine (a refresh token is
- *    single-use); other jobs wait for the holder with short sleeps;
+ *  - a login, refresh or logout is asked for first (ACQUIRE: a refresh
+ *    token is single-use, so the transport lets one job at a time replace
+ *    the credentials, or hands over newer ones), and its outcome is shared
+ *    (PUBLISH: new credentials, or the failure the waiters fail with);
  *  - GET/PUT/DELETE are retried on connection failures, timeouts, 429, 502,
  *    503 and 504 with exponential backoff, jitter and Retry-After, bounded in
  *    attempts and in time; token requests likewise (a duplicate login only
@@ -33,25 +35,33 @@
 
 #include <curl/curl.h>   /* curl_getdate: a pure date parser */
 
-const char *const vbr_known_revisions[] = {
-    "1.3-rev2", "1.3-rev1", "1.3-rev0", "1.2-rev1", "1.1-rev0", NULL
+const vbr_revision vbr_revisions[] = {
+    {"1.3-rev2", "1.3-rev2"}, {"1.3-rev1", "1.3-rev1"},
+    {"1.3-rev0", "1.3-rev0"}, {"1.2-rev1", "1.2-rev1"},
+    {"1.2-rev0", "1.2-rev1"}, {"1.1-rev2", "1.1-rev0"},
+    {"1.1-rev1", "1.1-rev0"}, {"1.1-rev0", "1.1-rev0"}, {NULL, NULL}
 };
 
 #define TOKEN_PATH "/api/oauth2/token"
 #define LOGOUT_PATH "/api/oauth2/logout"
-#define LOCK_POLL 0.05              /* seconds between looks at a held lock */
 #define DEFAULT_EXPIRES_IN 900.0    /* when a token answer omits expires_in */
 #define MAX_MESSAGE 512             /* server messages kept in errors */
+#define MAX_STALE_401S 3            /* resends after a 401 for old tokens */
+#define MAX_ADOPTIONS 3             /* adopted credentials tried after a 401 */
 
 struct vbr_engine {
     unsigned refs;                  /* the owner plus every live job */
     int closed;
-    char *base_url;
+    char *base_url;                 /* https://host:port[/prefix] */
+    char *server;                   /* host as in the URL */
+    int port;
+    size_t prefix_len;              /* of base_url's "/prefix" */
     char *username;
     int auto_version;
     char *api_version;              /* NULL while auto is unresolved */
     double timeout;
     double refresh_margin;
+    size_t max_response_size;
     int retry_attempts;
     double retry_max_time;
     double retry_base_delay;
@@ -59,19 +69,22 @@ struct vbr_engine {
     vbr_host host;
     char *access_token;             /* secrets: wiped when dropped */
     char *refresh_token;
+    int access_refused;             /* a 401 said so: kept only to name it
+                                     * in ACQUIRE (the one to replace) */
     double expires_at;              /* vbr_now() seconds */
     double lifetime;
     unsigned long token_gen;        /* bumped whenever the token changes */
-    const vbr_job *auth_owner;      /* the job logging in or refreshing */
-    double auth_since;
     uint64_t rng;
     vbr_stats stats;
 };
 
 typedef enum {
-    JS_START, JS_SLEEPING, JS_WAIT_LOGIN, JS_WAIT_REFRESH, JS_WAIT_CALL,
-    JS_WAIT_LOGOUT, JS_FINISHED
+    JS_START, JS_SLEEPING, JS_ACQUIRING, JS_PUBLISHING, JS_WAIT_LOGIN,
+    JS_WAIT_REFRESH, JS_WAIT_CALL, JS_WAIT_LOGOUT, JS_FINISHED
 } job_state;
+
+/* What follows a PUBLISH. */
+typedef enum { THEN_CALL, THEN_DONE, THEN_FAIL } then_step;
 
 struct vbr_job {
     vbr_engine *e;
@@ -87,17 +100,24 @@ struct vbr_job {
     double started;
     int failures;                   /* failed sends so far (retry budget) */
     int reauthed;                   /* a 401 already led to new credentials */
+    int stale_401s;                 /* 401s for credentials replaced since */
+    int adoptions;                  /* credentials taken from ACQUIRE */
     int refresh_refused;
-    int blocking;                   /* driven to its end without yielding */
+    int holds;                      /* the grant of an ACQUIRE: PUBLISH it */
+    vbr_purpose auth_purpose;       /* of the ACQUIRE or token request last */
+    then_step then;                 /* after the PUBLISH */
     unsigned long gen_used;         /* token generation of the last call */
-    size_t candidate;               /* auto: index in vbr_known_revisions */
+    size_t candidate;               /* auto: index in vbr_revisions */
     const char *req_method;         /* the request sent last (for errors) */
     const char *req_path;
     double sent_at;
     /* the current step and the memory it points into */
     vbr_step step;
-    char *url;
+    vbr_buf target;                 /* url, NUL, path, NUL, query */
     vbr_buf auth;                   /* "Bearer ..." */
+    vbr_tokens tokens;              /* PUBLISH: copies of the engine's */
+    char *access_copy;              /* ACQUIRE, PUBLISH: secrets, wiped */
+    char *refresh_copy;
     vbr_buf form;                   /* token request body */
     char *password;                 /* of the login in flight: scrubbed from
                                      * the server's text, wiped with form */
@@ -124,27 +144,50 @@ static double random_unit(vbr_engine *e)
     return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
-static int revision_parts(const char *s, unsigned *major, unsigned *minor,
-                          unsigned *rev)
+/* Digits at *p (at most 5, at most 65535), then the text `then`; -1 when
+ * they are not there. */
+static long revision_number(const char **p, const char *then)
 {
-    int used = 0;
-    if (s == NULL || !isdigit((unsigned char)s[0]))
+    long n = 0;
+    int digits = 0;
+    while (isdigit((unsigned char)**p) && digits < 6) {
+        n = n * 10 + (**p - '0');
+        (*p)++;
+        digits++;
+    }
+    if (digits == 0 || n > 65535 || strncmp(*p, then, strlen(then)) != 0)
+        return -1;
+    *p += strlen(then);
+    return n;
+}
+
+/* "X.Y-revN" (no overflow: each number at most 65535). */
+static int revision_parts(const char *s, long *major, long *minor, long *rev)
+{
+    if (s == NULL)
         return 0;
-    if (sscanf(s, "%u.%u-rev%u%n", major, minor, rev, &used) != 3)
-        return 0;
-    return s[used] == '\0';
+    *major = revision_number(&s, ".");
+    *minor = *major < 0 ? -1 : revision_number(&s, "-rev");
+    *rev = *minor < 0 ? -1 : revision_number(&s, "");
+    return *rev >= 0 && *s == '\0';
 }
 
 int vbr_revision_valid(const char *s)
 {
-    unsigned a, b, c;
+    long a, b, c;
     return revision_parts(s, &a, &b, &c);
+}
+
+/* A revision "auto" may settle on: checked against its own document. */
+static int checked_revision(size_t i)
+{
+    return strcmp(vbr_revisions[i].name, vbr_revisions[i].document) == 0;
 }
 
 /* 1.3-rev1 renamed the grant types: Password / Refresh_token. */
 static int capitalised_grants(const char *revision)
 {
-    unsigned major = 0, minor = 0, rev = 0;
+    long major = 0, minor = 0, rev = 0;
     if (!revision_parts(revision, &major, &minor, &rev))
         return 0;
     if (major != 1)
@@ -184,6 +227,15 @@ const char *vbr_error_kind_name(vbr_error_kind kind)
     return "unknown";
 }
 
+int vbr_error_kind_of(const char *name)
+{
+    int kind;
+    for (kind = VBR_ERR_NETWORK; kind <= VBR_ERR_DECODE; kind++)
+        if (strcmp(name, vbr_error_kind_name((vbr_error_kind)kind)) == 0)
+            return kind;
+    return -1;
+}
+
 const char *vbr_transport_error_name(vbr_transport_error te)
 {
     switch (te) {
@@ -217,15 +269,11 @@ static double retry_after_seconds(const char *value)
 
 /* ------------------------------------------------------------ the tokens */
 
-static void drop_access_token(vbr_engine *e)
+static void drop_tokens(vbr_engine *e)
 {
     vbr_secret_free(e->access_token);
     e->access_token = NULL;
-}
-
-static void drop_tokens(vbr_engine *e)
-{
-    drop_access_token(e);
+    e->access_refused = 0;
     vbr_secret_free(e->refresh_token);
     e->refresh_token = NULL;
     e->token_gen++;
@@ -234,7 +282,7 @@ static void drop_tokens(vbr_engine *e)
 static int token_fresh(const vbr_engine *e, double now)
 {
     double margin = e->refresh_margin;
-    if (e->access_token == NULL)
+    if (e->access_token == NULL || e->access_refused)
         return 0;
     /* a short-lived token must still be usable for half its life */
     if (margin > e->lifetime / 2)
@@ -272,15 +320,53 @@ static void scrub_password(char *text, const char *password)
 
 /* A token goes into an Authorization header and a form: printable ASCII
  * without spaces only (RFC 6750 b64token is narrower still), so a hostile
- * answer cannot inject a header line. */
-static int token_ok(const char *s)
+ * answer cannot inject a header line; and not longer than VBR_MAX_TOKEN.
+ * NULL when it will do, else what is wrong with it. */
+static const char *token_problem(const char *s)
 {
+    size_t n;
     if (s == NULL || *s == '\0')
-        return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
+        return "an empty token";
+    for (n = 0; s[n]; n++)
+        if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
+            return "a token that is not printable ASCII";
+    if (n > VBR_MAX_TOKEN)
+        return "a token longer than the 65536 bytes vbr accepts";
+    return NULL;
+}
+
+/* Take copies of t's credentials as the engine's own (an "auto" engine
+ * still unresolved adopts t->api_version).  0, or -1 (nothing changed)
+ * when t is refused or memory ran out. */
+static int set_tokens(vbr_engine *e, const vbr_tokens *t)
+{
+    char *access, *refresh = NULL, *version = NULL;
+    int want_version = e->api_version == NULL && t->api_version != NULL;
+    if (token_problem(t->access_token) != NULL ||
+        (t->refresh_token != NULL && token_problem(t->refresh_token)) ||
+        (t->api_version != NULL && !vbr_revision_valid(t->api_version)))
+        return -1;
+    access = vbr_strdup(t->access_token);
+    if (t->refresh_token != NULL)
+        refresh = vbr_strdup(t->refresh_token);
+    if (want_version)
+        version = vbr_strdup(t->api_version);
+    if (access == NULL || (t->refresh_token != NULL && refresh == NULL) ||
+        (want_version && version == NULL)) {
+        vbr_secret_free(access);
+        vbr_secret_free(refresh);
+        free(version);
+        return -1;
+    }
+    drop_tokens(e);
+    if (version != NULL)
+        e->api_version = version;    /* only "auto" is ever unresolved */
+    e->access_token = access;
+    e->refresh_token = refresh;
+    e->lifetime = t->lifetime > 0 ? t->lifetime
+                  : t->expires_in > 0 ? t->expires_in : DEFAULT_EXPIRES_IN;
+    e->expires_at = vbr_now() + t->expires_in;
+    return 0;
 }
 
 /* ------------------------------------------------------------ JSON fields */
@@ -313,24 +399,37 @@ static void free_fields(vbr_json_field *f, size_t n)
 vbr_engine *vbr_engine_new(const vbr_config *cfg, const vbr_host *host)
 {
     vbr_engine *e = calloc(1, sizeof *e);
+    vbr_buf url = {NULL, 0, 0};
+    char port[16];
     struct timespec ts;
     if (e == NULL)
         return NULL;
     e->refs = 1;
-    e->base_url = vbr_strdup(cfg->base_url);
+    snprintf(port, sizeof port, ":%d", cfg->port);
+    if (vbr_buf_adds(&url, "https://") || vbr_buf_adds(&url, cfg->host) ||
+        vbr_buf_adds(&url, port) || vbr_buf_adds(&url, cfg->prefix)) {
+        vbr_buf_free(&url);
+        vbr_engine_release(e);
+        return NULL;
+    }
+    e->base_url = url.data;
+    e->prefix_len = strlen(cfg->prefix);
+    e->server = vbr_strdup(cfg->host);
+    e->port = cfg->port;
     e->username = vbr_strdup(cfg->username ? cfg->username : "");
     e->auto_version = cfg->api_version != NULL &&
                       strcmp(cfg->api_version, "auto") == 0;
     if (!e->auto_version)
         e->api_version = vbr_strdup(cfg->api_version ? cfg->api_version
                                                       : "1.1-rev0");
-    if (e->base_url == NULL || e->username == NULL ||
+    if (e->server == NULL || e->username == NULL ||
         (!e->auto_version && e->api_version == NULL)) {
         vbr_engine_release(e);
         return NULL;
     }
     e->timeout = cfg->timeout;
     e->refresh_margin = cfg->refresh_margin;
+    e->max_response_size = cfg->max_response_size;
     e->retry_attempts = cfg->retry_attempts < 1 ? 1 : cfg->retry_attempts;
     e->retry_max_time = cfg->retry_max_time;
     e->retry_base_delay = cfg->retry_base_delay;
@@ -350,9 +449,8 @@ void vbr_engine_close(vbr_engine *e)
         return;
     e->closed = 1;
     drop_tokens(e);
-    e->host.json_fields = NULL;   /* the host may be gone after close */
-    e->host.password = NULL;
-    e->host.ud = NULL;
+    /* the host may be gone after close: jobs still alive never call it */
+    memset(&e->host, 0, sizeof e->host);
 }
 
 void vbr_engine_release(vbr_engine *e)
@@ -361,9 +459,15 @@ void vbr_engine_release(vbr_engine *e)
         return;
     drop_tokens(e);
     free(e->base_url);
+    free(e->server);
     free(e->username);
     free(e->api_version);
     free(e);
+}
+
+const char *vbr_engine_url(const vbr_engine *e)
+{
+    return e->base_url;
 }
 
 const char *vbr_engine_api_version(const vbr_engine *e)
@@ -374,52 +478,6 @@ const char *vbr_engine_api_version(const vbr_engine *e)
 vbr_stats vbr_engine_stats(const vbr_engine *e)
 {
     return e->stats;
-}
-
-int vbr_engine_tokens(const vbr_engine *e, vbr_tokens *t)
-{
-    memset(t, 0, sizeof *t);
-    t->generation = e->token_gen;
-    t->api_version = e->api_version;
-    if (e->access_token == NULL)
-        return 0;
-    t->access_token = e->access_token;
-    t->refresh_token = e->refresh_token;
-    t->expires_in = e->expires_at - vbr_now();
-    t->lifetime = e->lifetime;
-    return 1;
-}
-
-int vbr_engine_set_tokens(vbr_engine *e, const vbr_tokens *t)
-{
-    char *access, *refresh = NULL, *version = NULL;
-    drop_tokens(e);
-    if (t == NULL || t->access_token == NULL)
-        return 0;
-    if (e->closed || !token_ok(t->access_token) ||
-        (t->refresh_token != NULL && !token_ok(t->refresh_token)) ||
-        (t->api_version != NULL && !vbr_revision_valid(t->api_version)))
-        return -1;
-    access = vbr_strdup(t->access_token);
-    if (t->refresh_token != NULL)
-        refresh = vbr_strdup(t->refresh_token);
-    if (e->api_version == NULL && t->api_version != NULL)
-        version = vbr_strdup(t->api_version);
-    if (access == NULL || (t->refresh_token != NULL && refresh == NULL) ||
-        (e->api_version == NULL && t->api_version != NULL && version == NULL)) {
-        vbr_secret_free(access);
-        vbr_secret_free(refresh);
-        free(version);
-        return -1;
-    }
-    if (version != NULL)
-        e->api_version = version;    /* only "auto" is ever unresolved */
-    e->access_token = access;
-    e->refresh_token = refresh;
-    e->lifetime = t->lifetime > 0 ? t->lifetime
-                  : t->expires_in > 0 ? t->expires_in : DEFAULT_EXPIRES_IN;
-    e->expires_at = vbr_now() + t->expires_in;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ jobs */
@@ -481,20 +539,17 @@ vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call)
     return j;
 }
 
-static void release_auth(vbr_job *j)
-{
-    if (j->e->auth_owner == j)
-        j->e->auth_owner = NULL;
-}
-
 static void clear_step(vbr_job *j)
 {
-    free(j->url);
-    j->url = NULL;
+    vbr_buf_clear(&j->target);
     vbr_buf_clear(&j->auth);
     vbr_buf_clear(&j->form);
     vbr_secret_free(j->password);
     j->password = NULL;
+    vbr_secret_free(j->access_copy);
+    j->access_copy = NULL;
+    vbr_secret_free(j->refresh_copy);
+    j->refresh_copy = NULL;
     memset(&j->step, 0, sizeof j->step);
 }
 
@@ -502,8 +557,8 @@ void vbr_job_free(vbr_job *j)
 {
     if (j == NULL)
         return;
-    release_auth(j);
     clear_step(j);
+    vbr_buf_free(&j->target);
     vbr_buf_free(&j->auth);
     vbr_buf_free(&j->form);
     free(j->method);
@@ -519,27 +574,17 @@ void vbr_job_free(vbr_job *j)
     free(j);
 }
 
-void vbr_job_set_blocking(vbr_job *j)
+const vbr_step *vbr_job_step(const vbr_job *j)
 {
-    j->blocking = 1;
-}
-
-int vbr_job_awaiting_response(const vbr_job *j)
-{
-    return j->state == JS_WAIT_LOGIN || j->state == JS_WAIT_REFRESH ||
-           j->state == JS_WAIT_CALL || j->state == JS_WAIT_LOGOUT;
-}
-
-int vbr_job_finished(const vbr_job *j)
-{
-    return j->state == JS_FINISHED;
+    return j->state == JS_START ? NULL : &j->step;
 }
 
 /* --------------------------------------------------------- final steps */
 
+static const vbr_step *publish(vbr_job *j, then_step then);
+
 static const vbr_step *finish_done(vbr_job *j, const vbr_response *resp)
 {
-    release_auth(j);
     clear_step(j);
     j->state = JS_FINISHED;
     j->step.action = VBR_DONE;
@@ -581,6 +626,16 @@ static char *scrubbed(const vbr_job *j, const char *s, size_t max)
     return out;
 }
 
+/* The FAIL step of the error in j->err. */
+static const vbr_step *fail_step(vbr_job *j)
+{
+    clear_step(j);
+    j->state = JS_FINISHED;
+    j->step.action = VBR_FAIL;
+    j->step.error = &j->err;
+    return &j->step;
+}
+
 static const vbr_step *finish_fail(vbr_job *j, const failure *f)
 {
     char text[MAX_MESSAGE + 256];
@@ -589,9 +644,8 @@ static const vbr_step *finish_fail(vbr_job *j, const failure *f)
     snprintf(text, sizeof text, "%s%s", server ? server : "(out of memory)",
              f->suffix ? f->suffix : "");
     free(server);
-    release_auth(j);
-    clear_step(j);
-    j->state = JS_FINISHED;
+    free(j->err.code);
+    free(j->err.message);
     j->err.kind = f->kind != AUTO_KIND ? (vbr_error_kind)f->kind
                   : f->code ? VBR_ERR_API : VBR_ERR_HTTP;
     j->err.status = f->status;
@@ -601,9 +655,9 @@ static const vbr_step *finish_fail(vbr_job *j, const failure *f)
     j->err.path = j->req_path;
     j->err.retryable = f->retryable;
     j->err.outcome_unknown = f->outcome_unknown;
-    j->step.action = VBR_FAIL;
-    j->step.error = &j->err;
-    return &j->step;
+    if (j->holds)
+        return publish(j, THEN_FAIL);   /* the waiters fail with it too */
+    return fail_step(j);
 }
 
 static const char *default_status_text(int status)
@@ -670,12 +724,18 @@ static const vbr_step *fail_from_transport(vbr_job *j,
     return finish_fail(j, &f);
 }
 
+static const vbr_step *fail_closed(vbr_job *j)
+{
+    failure f = {VBR_ERR_NETWORK, 0, NULL, "client is closed", NULL, 0, 0};
+    return finish_fail(j, &f);
+}
+
 /* ---------------------------------------------------------- send steps */
 
 static const char *revision_for_send(const vbr_job *j)
 {
     return j->e->api_version ? j->e->api_version
-                             : vbr_known_revisions[j->candidate];
+                             : vbr_revisions[j->candidate].name;
 }
 
 static void add_header(vbr_job *j, vbr_header h)
@@ -690,35 +750,53 @@ static const vbr_step *fail_oom(vbr_job *j)
     return finish_fail(j, &f);
 }
 
-/* Fill the parts common to every request; returns 0 or -1 (no memory). */
+/* Fill the parts common to every request; returns 0 or -1 (no memory).
+ * The target buffer holds the url, then the path on the wire, each
+ * NUL-terminated; the query is the url's tail:
+ * "https://h:9419/p/api/v1/x?a=b\0/p/api/v1/x\0". */
 static int begin_send(vbr_job *j, vbr_purpose purpose)
 {
-    vbr_buf url = {NULL, 0, 0};
-    const char *query = purpose == VBR_FOR_CALL ? j->query : NULL;
+    vbr_engine *e = j->e;
+    vbr_buf *t = &j->target;
+    const char *extra = purpose == VBR_FOR_CALL ? j->query : NULL;
+    const char *prefix = e->base_url + strlen(e->base_url) - e->prefix_len;
+    const char *own;                 /* a query of the path itself */
+    size_t path_len, query_at, path_at;
     clear_step(j);
     set_request(j, purpose);
-    if (vbr_buf_adds(&url, j->e->base_url) ||
-        vbr_buf_adds(&url, j->req_path))
-        goto oom;
-    if (query != NULL &&
-        (vbr_buf_adds(&url, strchr(j->req_path, '?') ? "&" : "?") ||
-         vbr_buf_adds(&url, query)))
-        goto oom;
-    j->url = url.data;     /* url.cap bytes owned; freed with free() */
+    if (purpose != VBR_FOR_CALL)
+        j->auth_purpose = purpose;
+    own = strchr(j->req_path, '?');
+    path_len = own ? (size_t)(own - j->req_path) : strlen(j->req_path);
+    if (vbr_buf_adds(t, e->base_url) ||
+        vbr_buf_add(t, j->req_path, path_len))
+        return -1;
+    query_at = t->len + 1;
+    if (own != NULL && vbr_buf_adds(t, own))
+        return -1;
+    if (extra != NULL &&
+        (vbr_buf_adds(t, own ? "&" : "?") || vbr_buf_adds(t, extra)))
+        return -1;
+    path_at = t->len + 1;
+    if (vbr_buf_add(t, "", 1) || vbr_buf_add(t, prefix, e->prefix_len) ||
+        vbr_buf_add(t, j->req_path, path_len))
+        return -1;
+    j->step.url = t->data;
+    j->step.path = t->data + path_at;
+    j->step.query = own || extra ? t->data + query_at : NULL;
     j->step.action = VBR_SEND;
     j->step.purpose = purpose;
     j->step.method = j->req_method;
-    j->step.path = j->req_path;
-    j->step.url = j->url;
+    j->step.scheme = "https";
+    j->step.host = e->server;
+    j->step.port = e->port;
     j->step.timeout = j->timeout;
+    j->step.max_response_size = e->max_response_size;
     add_header(j, (vbr_header){"x-api-version", revision_for_send(j)});
     add_header(j, (vbr_header){"Accept", "application/json"});
     j->sent_at = vbr_now();
-    j->e->stats.requests++;
+    e->stats.requests++;
     return 0;
-oom:
-    vbr_buf_free(&url);
-    return -1;
 }
 
 static const vbr_step *send_token_request(vbr_job *j, int refresh)
@@ -730,6 +808,10 @@ static const vbr_step *send_token_request(vbr_job *j, int refresh)
     if (!refresh) {
         if (e->host.password != NULL)
             password = e->host.password(e->host.ud, &why);
+        if (e->closed) {                 /* by the password function */
+            vbr_secret_free(password);
+            return fail_closed(j);
+        }
         if (password == NULL) {
             failure f = {VBR_ERR_AUTH, 0, NULL, why, NULL, 0, 0};
             set_request(j, VBR_FOR_LOGIN);
@@ -764,7 +846,6 @@ static const vbr_step *send_token_request(vbr_job *j, int refresh)
     j->step.body = j->form.data;
     j->step.body_len = j->form.len;
     j->state = refresh ? JS_WAIT_REFRESH : JS_WAIT_LOGIN;
-    e->auth_since = vbr_now();
     return &j->step;
 }
 
@@ -797,45 +878,110 @@ static const vbr_step *sleep_step(vbr_job *j, double seconds)
     return &j->step;
 }
 
-/* ------------------------------------------------------------- planning */
+/* ------------------------------------------------ sharing credentials */
 
-static double lock_ttl(const vbr_engine *e)
+/* The credentials request the job would send now. */
+static vbr_purpose auth_needed(const vbr_job *j)
 {
-    return (e->timeout > 0 ? e->timeout : 60.0) * 2 + 1;
+    if (j->kind == VBR_JOB_LOGOUT)
+        return VBR_FOR_LOGOUT;
+    if (j->kind == VBR_JOB_CALL && j->e->refresh_token != NULL &&
+        !j->refresh_refused)
+        return VBR_FOR_REFRESH;
+    return VBR_FOR_LOGIN;
 }
 
-/* Get credentials: wait for another job doing it, else do it ourselves. */
-static const vbr_step *authenticate(vbr_job *j, int password_only)
+/* Ask the transport before replacing the credentials. */
+static const vbr_step *acquire(vbr_job *j)
 {
     vbr_engine *e = j->e;
-    double now = vbr_now();
-    if (e->auth_owner != NULL && e->auth_owner != j && !j->blocking &&
-        now - e->auth_since < lock_ttl(e))
-        return sleep_step(j, LOCK_POLL);
-    e->auth_owner = j;
-    e->auth_since = now;
-    if (!password_only && e->refresh_token != NULL && !j->refresh_refused)
-        return send_token_request(j, 1);
-    return send_token_request(j, 0);
+    vbr_purpose purpose = auth_needed(j);
+    clear_step(j);
+    set_request(j, purpose);
+    j->auth_purpose = purpose;
+    if (e->access_token != NULL &&
+        (j->access_copy = vbr_strdup(e->access_token)) == NULL)
+        return fail_oom(j);
+    j->state = JS_ACQUIRING;
+    j->step.action = VBR_ACQUIRE;
+    j->step.purpose = purpose;
+    j->step.access_token = j->access_copy;
+    /* a refresh, then a login attempt, may take a timeout each */
+    j->step.lease = (e->timeout > 0 ? e->timeout : 60.0) * 2 + 5;
+    return &j->step;
 }
+
+/* End the grant: share the outcome, then go on with `then`. */
+static const vbr_step *publish(vbr_job *j, then_step then)
+{
+    vbr_engine *e = j->e;
+    int failed = then == THEN_FAIL;
+    clear_step(j);
+    j->holds = 0;
+    j->then = then;
+    j->state = JS_PUBLISHING;
+    j->step.action = VBR_PUBLISH;
+    j->step.purpose = j->auth_purpose;
+    if (e->closed)
+        return &j->step;                /* a release, nothing to share */
+    if (failed && j->kind != VBR_JOB_LOGOUT) {
+        j->step.error = &j->err;
+        return &j->step;
+    }
+    /* new credentials, or none after a logout */
+    memset(&j->tokens, 0, sizeof j->tokens);
+    if (e->access_token != NULL && !e->access_refused) {
+        j->access_copy = vbr_strdup(e->access_token);
+        j->refresh_copy = vbr_strdup(e->refresh_token);
+        if (j->access_copy == NULL ||
+            (e->refresh_token != NULL && j->refresh_copy == NULL)) {
+            /* out of memory: release without sharing */
+            vbr_secret_free(j->access_copy);
+            j->access_copy = NULL;
+            return &j->step;
+        }
+        j->tokens.access_token = j->access_copy;
+        j->tokens.refresh_token = j->refresh_copy;
+        j->tokens.expires_in = e->expires_at - vbr_now();
+        j->tokens.lifetime = e->lifetime;
+    }
+    j->tokens.api_version = e->api_version;
+    j->step.tokens = &j->tokens;
+    return &j->step;
+}
+
+/* The grant is ours: send what needs it. */
+static const vbr_step *granted(vbr_job *j)
+{
+    vbr_purpose purpose = auth_needed(j);
+    if (purpose != VBR_FOR_LOGOUT)
+        return send_token_request(j, purpose == VBR_FOR_REFRESH);
+    if (j->e->access_token == NULL)     /* dropped meanwhile */
+        return publish(j, THEN_DONE);
+    return send_with_token(j, VBR_FOR_LOGOUT);
+}
+
+/* ------------------------------------------------------------- planning */
 
 /* Decide the next request from the engine's state (start, after a sleep,
  * after new credentials). */
 static const vbr_step *plan(vbr_job *j)
 {
     vbr_engine *e = j->e;
+    if (j->holds)
+        return granted(j);             /* a retry of the token request */
     switch (j->kind) {
     case VBR_JOB_LOGOUT:
-        if (e->access_token == NULL)
+        if (e->access_token == NULL || e->access_refused)
             return finish_done(j, NULL);
-        return send_with_token(j, VBR_FOR_LOGOUT);
+        return acquire(j);
     case VBR_JOB_LOGIN:
-        return authenticate(j, 1);
+        return acquire(j);
     case VBR_JOB_CALL:
     default:
         if (token_fresh(e, vbr_now()))
             return send_with_token(j, VBR_FOR_CALL);
-        return authenticate(j, 0);
+        return acquire(j);
     }
 }
 
@@ -893,11 +1039,13 @@ static int step_down_revision(vbr_job *j, const vbr_response *resp)
     json_fields(j->e, resp->body, resp->body_len, &f, 1);
     msg = f.str ? f.str : "";
     listed = strstr(msg, "-rev") != NULL;
-    for (i = j->candidate + 1; vbr_known_revisions[i] != NULL; i++) {
-        const char *hit = msg;
-        size_t n = strlen(vbr_known_revisions[i]);
+    for (i = j->candidate + 1; vbr_revisions[i].name != NULL; i++) {
+        const char *name = vbr_revisions[i].name, *hit = msg;
+        size_t n = strlen(name);
         int found = !listed;
-        while (!found && (hit = strstr(hit, vbr_known_revisions[i])) != NULL) {
+        if (!checked_revision(i))
+            continue;
+        while (!found && (hit = strstr(hit, name)) != NULL) {
             found = !isdigit((unsigned char)hit[n]);
             hit += n;
         }
@@ -920,6 +1068,7 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
                            {"expires_in", 1, NULL, 0, 0}};
     int ok = resp->error == VBR_TE_NONE && resp->status >= 200 &&
              resp->status < 300;
+    const char *problem;
 
     if (refresh && !ok) {
         /* refused, expired, consumed or lost: the password grant decides */
@@ -956,10 +1105,13 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
         free_fields(f, 3);
         return finish_fail(j, &bad);
     }
-    if (!token_ok(f[0].str) || (f[1].str && f[1].str[0] && !token_ok(f[1].str))) {
-        failure bad = {VBR_ERR_DECODE, resp->status, NULL,
-                       "token answer with a token that is not printable "
-                       "ASCII", NULL, 0, 0};
+    problem = token_problem(f[0].str);
+    if (problem == NULL && f[1].str && f[1].str[0])
+        problem = token_problem(f[1].str);
+    if (problem != NULL) {
+        char text[128];
+        failure bad = {VBR_ERR_DECODE, resp->status, NULL, text, NULL, 0, 0};
+        snprintf(text, sizeof text, "token answer with %s", problem);
         free_fields(f, 3);
         return finish_fail(j, &bad);
     }
@@ -972,7 +1124,7 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
     e->lifetime = f[2].present && f[2].num > 0 ? f[2].num : DEFAULT_EXPIRES_IN;
     e->expires_at = j->sent_at + e->lifetime;
     if (e->api_version == NULL) {
-        e->api_version = vbr_strdup(vbr_known_revisions[j->candidate]);
+        e->api_version = vbr_strdup(vbr_revisions[j->candidate].name);
         if (e->api_version == NULL)
             return fail_oom(j);
     }
@@ -980,12 +1132,9 @@ static const vbr_step *on_token_answer(vbr_job *j, const vbr_response *resp,
         e->stats.refreshes++;
     else
         e->stats.logins++;
-    release_auth(j);
-    if (j->kind == VBR_JOB_LOGIN)
-        return finish_done(j, NULL);
-    /* use what we just got even if the server made it very short-lived:
-     * re-checking freshness here could refresh forever */
-    return send_with_token(j, VBR_FOR_CALL);
+    /* then use what we just got even if the server made it very
+     * short-lived: re-checking freshness could refresh forever */
+    return publish(j, j->kind == VBR_JOB_LOGIN ? THEN_DONE : THEN_CALL);
 }
 
 static const char *redirect_host(const char *location, char *out, size_t n)
@@ -1009,12 +1158,20 @@ static const vbr_step *on_call_answer(vbr_job *j, const vbr_response *resp)
         return fail_from_transport(j, resp, (failure){
             .kind = AUTO_KIND, .outcome_unknown = !may_resend});
     }
+    if (resp->status == 401 && e->token_gen != j->gen_used &&
+        j->stale_401s < MAX_STALE_401S) {
+        /* refused before processing, but the engine has other credentials
+         * by now (another job got or adopted them): a resend with those is
+         * no re-authentication of this job's */
+        j->stale_401s++;
+        return plan(j);
+    }
     if (resp->status == 401 && !j->reauthed) {
         /* the token was refused before processing: new credentials and one
          * resend, for a POST too */
         j->reauthed = 1;
         if (e->token_gen == j->gen_used)
-            drop_access_token(e);
+            e->access_refused = 1;     /* named in ACQUIRE as the one to go */
         return plan(j);
     }
     if (resp->status >= 200 && resp->status < 300)
@@ -1041,25 +1198,47 @@ static const vbr_step *on_call_answer(vbr_job *j, const vbr_response *resp)
 
 static const vbr_step *on_logout_answer(vbr_job *j, const vbr_response *resp)
 {
-    /* whatever the server says, these tokens are not to be used again */
+    /* whatever the server says, these tokens are not to be used again; the
+     * PUBLISH that follows says so */
     drop_tokens(j->e);
     if (resp->error != VBR_TE_NONE)
         return fail_from_transport(j, resp, (failure){.kind = AUTO_KIND});
     if ((resp->status >= 200 && resp->status < 300) || resp->status == 401)
-        return finish_done(j, NULL);
+        return publish(j, THEN_DONE);
     return fail_from_answer(j, resp, (failure){.kind = AUTO_KIND});
+}
+
+
+/* After a PUBLISH: what it was published before. */
+static const vbr_step *after_publish(vbr_job *j)
+{
+    switch (j->then) {
+    case THEN_CALL:
+        return send_with_token(j, VBR_FOR_CALL);
+    case THEN_DONE:
+        return finish_done(j, NULL);
+    case THEN_FAIL:
+    default:
+        return fail_step(j);
+    }
+}
+
+static int awaits_response(const vbr_job *j)
+{
+    return j->state == JS_WAIT_LOGIN || j->state == JS_WAIT_REFRESH ||
+           j->state == JS_WAIT_CALL || j->state == JS_WAIT_LOGOUT;
 }
 
 const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
 {
     if (j == NULL || j->state == JS_FINISHED)
         return NULL;
-    if (vbr_job_awaiting_response(j) != (resp != NULL))
+    if (awaits_response(j) != (resp != NULL))
         return NULL;
-    if (j->e->closed) {
-        failure f = {VBR_ERR_NETWORK, 0, NULL, "client is closed", NULL, 0, 0};
-        return finish_fail(j, &f);
-    }
+    if (j->state == JS_PUBLISHING)
+        return after_publish(j);       /* even when closed: the FAIL step */
+    if (j->e->closed)
+        return fail_closed(j);
     switch (j->state) {
     case JS_WAIT_LOGIN:
         return on_token_answer(j, resp, 0);
@@ -1069,6 +1248,9 @@ const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
         return on_call_answer(j, resp);
     case JS_WAIT_LOGOUT:
         return on_logout_answer(j, resp);
+    case JS_ACQUIRING:
+        j->holds = 1;
+        return granted(j);
     case JS_START:
     case JS_SLEEPING:
     default:
@@ -1076,21 +1258,38 @@ const vbr_step *vbr_job_next(vbr_job *j, const vbr_response *resp)
     }
 }
 
-const vbr_step *vbr_job_withdraw(vbr_job *j)
+const vbr_step *vbr_job_adopt(vbr_job *j, const vbr_tokens *t)
 {
-    if (j == NULL ||
-        (j->state != JS_WAIT_LOGIN && j->state != JS_WAIT_REFRESH))
+    if (j == NULL || j->state != JS_ACQUIRING || t == NULL)
         return NULL;
-    if (j->e->stats.requests > 0)
-        j->e->stats.requests--;      /* handed out, never sent */
-    release_auth(j);
-    clear_step(j);                   /* wipes the form */
-    j->state = JS_START;
-    if (j->e->closed) {
-        failure f = {VBR_ERR_NETWORK, 0, NULL, "client is closed", NULL, 0, 0};
+    if (j->e->closed)
+        return fail_closed(j);
+    if (set_tokens(j->e, t) != 0)
+        return NULL;
+    if (++j->adoptions > MAX_ADOPTIONS) {
+        /* a store that keeps handing over dead credentials */
+        failure f = {VBR_ERR_AUTH, 0, NULL, "the credentials other jobs "
+                     "obtained kept being expired or refused", NULL, 0, 0};
         return finish_fail(j, &f);
     }
-    if (j->kind == VBR_JOB_LOGIN && j->e->access_token != NULL)
-        return finish_done(j, NULL);
+    /* credentials another job obtained may be dead too (a logout, an
+     * expiry at the server): a 401 for them gets this job's own attempt */
+    j->reauthed = 0;
+    if (j->kind == VBR_JOB_LOGIN)
+        return finish_done(j, NULL);   /* credentials are there */
     return plan(j);
+}
+
+const vbr_step *vbr_job_fail_shared(vbr_job *j, const vbr_error *err)
+{
+    failure f = {0, 0, NULL, NULL, NULL, 0, 0};
+    if (j == NULL || j->state != JS_ACQUIRING || err == NULL ||
+        (int)err->kind < VBR_ERR_NETWORK || err->kind > VBR_ERR_DECODE)
+        return NULL;
+    f.kind = (int)err->kind;
+    f.status = err->status >= 100 && err->status <= 599 ? err->status : 0;
+    f.code = err->code;
+    f.text = err->message;
+    f.retryable = err->retryable;
+    return finish_fail(j, &f);
 }

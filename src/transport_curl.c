@@ -19,10 +19,11 @@ struct vbr_curl {
     CURL *easy;
     struct curl_slist *headers;
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
-    size_t max_body;
+    size_t max_body;       /* of the step in progress */
     vbr_buf body;          /* wiped before reuse: token answers land here */
     int too_large;
-    int out_of_memory;
+    int out_of_memory;     /* ours, not libcurl's */
+    int answered;          /* a status line came */
     char content_type[256];
     char retry_after[128];
     char location[512];
@@ -73,6 +74,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
     if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* a new response (after 100 Continue, say): forget the old headers */
         t->content_type[0] = t->retry_after[0] = t->location[0] = '\0';
+        t->answered = 1;
         return n;
     }
     capture(line, n, "Content-Type", t->content_type, sizeof t->content_type);
@@ -104,7 +106,6 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
     CURLcode rc = CURLE_OUT_OF_MEMORY;
     if (t == NULL || (t->easy = curl_easy_init()) == NULL)
         goto fail;
-    t->max_body = o->max_response_size;
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, t->errbuf);
     SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -225,6 +226,14 @@ static void classify(vbr_curl *t, CURLcode rc, vbr_response *out)
                  (unsigned long)t->max_body);
     else if (t->out_of_memory)
         snprintf(t->message, sizeof t->message, "out of memory");
+    else if (rc == CURLE_OUT_OF_MEMORY && t->answered)
+        /* libcurl's own limit, which it reports as out of memory */
+        snprintf(t->message, sizeof t->message, "a response header line "
+                 "longer than the %d bytes libcurl accepts",
+                 CURL_MAX_HTTP_HEADER);
+    else if (rc == CURLE_OUT_OF_MEMORY && request_bytes == 0)
+        snprintf(t->message, sizeof t->message, "the request is larger than "
+                 "libcurl accepts (a query of megabytes?)");
     else
         snprintf(t->message, sizeof t->message, "%s",
                  t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
@@ -290,7 +299,8 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
     vbr_buf_clear(&t->body);
     if (vbr_buf_add(&t->body, "", 0) != 0)
         bad = 1;
-    t->too_large = t->out_of_memory = 0;
+    t->too_large = t->out_of_memory = t->answered = 0;
+    t->max_body = s->max_response_size;
     t->errbuf[0] = t->content_type[0] = t->retry_after[0] = '\0';
     t->location[0] = '\0';
 

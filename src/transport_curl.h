@@ -18,7 +18,6 @@ typedef struct vbr_curl_options {
     const char *pinned_public_key;   /* "sha256//..." */
     int insecure;                    /* skip peer and host verification */
     double connect_timeout;          /* seconds, 0 = libcurl default */
-    size_t max_response_size;
     const char *user_agent;
 } vbr_curl_options;
 

@@ -13,30 +13,34 @@
  * table with the shared error metatable (see push_error).
  *
  * The step API lets another transport (nginx subrequests: vbr.nginx) drive
- * the same engine:
+ * the same engine; src/engine.h has the contract, in C terms:
+ *   local c = core.new(options, "steps")      -- no libcurl handle
  *   local job = c:begin(method, path, opts)   -- or c:begin_login(), c:begin_logout()
  *   local step = job:next()                   -- first step
- *   step.action == "send":  {method, url, headers = {name = value}, body,
- *                            timeout, purpose, fresh_connection}
+ *   step.action == "send":  {purpose, method, url, scheme, host, port, path,
+ *                            query, headers = {name = value}, body, timeout,
+ *                            max_response_size, fresh_connection}
  *        answer with job:next{status = 200, headers = {...}, body = "..."}
  *        or job:next{error = "connect"|"reset"|"timeout"|"tls"|"too_large"|
  *                    "other", sent = true|false, message = "..."}
  *   step.action == "sleep": wait step.seconds, then job:next()
+ *   step.action == "acquire": {purpose, access_token, lease}: answer with
+ *        job:next() (go ahead), job:next{tokens = {access_token,
+ *        refresh_token, expires_in, lifetime, api_version}} (newer ones) or
+ *        job:next{failure = err} (the login waited for failed)
+ *   step.action == "publish": {purpose, tokens = {...} | err = err}: share
+ *        them, release the grant, then job:next()
  *   step.action == "done":  step.response = {status, body, content_type, json}
  *                           (absent for login/logout jobs)
  *   step.action == "fail":  step.err is the error object
- * c:perform(step) executes a send step with this client's libcurl handle and
- * returns the response table job:next expects.
- *
- * Credentials shared between processes (nginx workers, see vbr.nginx):
- *   c:tokens() -> {generation = n [, access_token, refresh_token, expires_in,
- *                  lifetime, api_version]}: the secrets, for a shared store
- *   c:set_tokens(t | nil): take a pair another process obtained
- *   job:withdraw() -> step: instead of answering a login or refresh send
- *        step, say it was not sent because c:set_tokens gave newer ones
+ * A client made without "steps" answers acquire and publish itself (one
+ * process, one engine); its c:perform(step) executes a send step with its
+ * libcurl handle and returns the response table job:next expects.
  *
  * src/core.h says which file of the binding holds what.
  */
+#include <string.h>
+
 #include <curl/curl.h>
 
 #include "core.h"
@@ -101,7 +105,7 @@ int luaopen_vbr_core(lua_State *L);
 
 int luaopen_vbr_core(lua_State *L)
 {
-    int i;
+    int i, n;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     new_class(L, CLIENT_MT, core_client_methods, core_step_methods,
@@ -114,11 +118,22 @@ int luaopen_vbr_core(lua_State *L)
     compat_setfuncs(L, module_functions);
     lua_pushliteral(L, VBR_VERSION);
     lua_setfield(L, -2, "_VERSION");
+    /* the revisions table, newest first: every one vbr knows with the
+     * document it was checked against (all_revisions), and those "auto"
+     * settles on (revisions) */
     lua_newtable(L);
-    for (i = 0; vbr_known_revisions[i] != NULL; i++) {
-        lua_pushstring(L, vbr_known_revisions[i]);
+    lua_newtable(L);
+    for (i = 0, n = 0; vbr_revisions[i].name != NULL; i++) {
+        lua_createtable(L, 0, 2);
+        core_set_string(L, "name", vbr_revisions[i].name);
+        core_set_string(L, "document", vbr_revisions[i].document);
         lua_rawseti(L, -2, i + 1);
+        if (strcmp(vbr_revisions[i].name, vbr_revisions[i].document) == 0) {
+            lua_pushstring(L, vbr_revisions[i].name);
+            lua_rawseti(L, -3, ++n);
+        }
     }
+    lua_setfield(L, -3, "all_revisions");
     lua_setfield(L, -2, "revisions");
     vbr_interrupt_open(L);         /* core.interrupt: Ctrl-C for the CLI (src/interrupt.c) */
     return 1;

@@ -51,10 +51,16 @@ local STATUS_OF_KIND = {
 }
 
 -- A library error as an answer; tostring(err) never shows a secret.
-local function fail(err)
-  return reply(STATUS_OF_KIND[err.kind] or 500, { error = {
+local function fail(err, status)
+  return reply(status or STATUS_OF_KIND[err.kind] or 500, { error = {
     kind = err.kind, status = err.status, code = err.code, message = tostring(err),
   } })
+end
+
+-- No client: the gateway's own settings refused (a password file the
+-- worker user cannot read, say) are this server's fault, not the caller's.
+local function not_connected(err)
+  return fail(err, err.kind == "invalid" and 500 or nil)
 end
 
 local function summary(session)
@@ -78,7 +84,7 @@ end
 function gateway.show()
   if not method_is("GET") then return end
   local c, err = connect()
-  if not c then return fail(err) end
+  if not c then return not_connected(err) end
   local settings, serr = c.configbackup:get()
   if not settings then return fail(serr) end
   local sessions, lerr = c:sessions { type = "ConfigurationBackup", limit = 1 }
@@ -94,7 +100,7 @@ function gateway.run()
     return reply(400, { error = { kind = "usage", message = "wait must be 1..3600 seconds" } })
   end
   local c, err = connect()
-  if not c then return fail(err) end
+  if not c then return not_connected(err) end
   local session, serr = c.configbackup:start()
   if not session then return fail(serr) end
   if not wait then return reply(202, { session = summary(session) }) end
@@ -113,7 +119,7 @@ end
 function gateway.tokens()
   if not method_is("GET") then return end
   local c, err = connect()
-  if not c then return fail(err) end
+  if not c then return not_connected(err) end
   return reply(200, c.transport:stats())
 end
 

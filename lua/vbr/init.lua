@@ -207,15 +207,14 @@ function vbr.connect(options)
   if type(options) ~= "table" then
     error("vbr.connect expects an options table, got " .. type(options), 2)
   end
-  -- A file named in the options that cannot be read is input refused
-  -- locally, before anything is sent, not a TLS or login failure later
-  -- (core.new opens password_file itself; it checks the options' lengths).
-  local unreadable = unreadable_file(options, "password_file")
-  if unreadable then return nil, unreadable end
   -- inside nginx the requests go through subrequests (vbr.nginx)
   local core_options, nginx_options = require("vbr.nginx").split_options(options)
-  local handle = core.new(core_options)
-  unreadable = unreadable_file(options, "ca_file")
+  -- "steps": vbr.nginx carries every step, the core makes no libcurl handle
+  local handle, refused = core.new(core_options, nginx_options and "steps" or "libcurl")
+  if not handle then return nil, refused end
+  -- An unreadable CA file is input refused locally, not a TLS failure
+  -- later (core.new refuses an unreadable password_file itself).
+  local unreadable = unreadable_file(options, "ca_file")
   if unreadable then
     handle:close()
     return nil, unreadable

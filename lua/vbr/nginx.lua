@@ -18,21 +18,25 @@
 --     }
 --
 -- The location receives exactly the method, URI, headers and body of the
--- engine's step, through `ngx.ctx` and the `$vbr_*` variables that
--- `vbr_proxy.conf` defines with `nginx.proxy_var`; the client's own request
--- headers never reach VBR (`proxy_pass_request_headers off`).
+-- engine's step (`vbr_proxy.conf`): the URI, Host and TLS name through the
+-- `$vbr_*` variables of `nginx.proxy_var`, the headers set on the
+-- subrequest by `nginx.proxy_rewrite` (which drops the client's own), the
+-- body as the subrequest's. No secret goes through an nginx variable
+-- (nginx logs their values at `error_log ... debug`).
 --
 -- The workers of one nginx share one token pair in a `lua_shared_dict`
--- (per server URL and user): a job takes the newest pair before it starts;
--- a login or refresh is sent only under a lock in the dict, by one worker,
--- while the others wait with `ngx.sleep` and take its result (a refresh
--- token is single-use, two refreshes with it would break each other).
+-- (per server URL and user), answering the engine's acquire and publish
+-- steps (src/engine.h): a login, refresh or logout is sent by one job at a
+-- time, under a lock in the dict (a refresh token is single-use); the jobs
+-- waiting for it take its new pair, or fail at once with its error (the
+-- next request then tries again).
 -- @module vbr.nginx
 
 -- luacheck: globals ngx
 
 local type, pairs, tostring, tonumber, error, pcall, setmetatable, rawget =
       type, pairs, tostring, tonumber, error, pcall, setmetatable, rawget
+local find, match = string.find, string.match
 
 local nginx = {}
 
@@ -42,7 +46,7 @@ nginx.DEFAULTS = { location = "/_vbr", shared_dict = "vbr_tokens" }
 -- Where the step travels from the transport to the proxy location.
 local CTX_KEY = "vbr_step"
 local LOCK_POLL = 0.02           -- seconds between looks at a held lock
-local MAX_RESPONSE = 16 * 1024 * 1024
+local FAILURE_TTL = 60           -- seconds a failure is kept for its waiters
 
 -- Options only the libcurl transport has: inside nginx the location's
 -- proxy_* directives decide, and silently ignoring TLS settings would hide
@@ -58,13 +62,14 @@ local CURL_ONLY = {
 
 local SUBREQUEST_PHASES = { rewrite = true, access = true, content = true }
 
--- The step's headers and the variable carrying each to the proxy location.
-local HEADER_VARS = {
-  ["x-api-version"] = "api_version", Accept = "accept",
-  Authorization = "authorization", ["Content-Type"] = "content_type",
+-- The headers a step may carry, set on the subrequest by proxy_rewrite.
+local STEP_HEADERS = {
+  ["x-api-version"] = true, Accept = true, Authorization = true, ["Content-Type"] = true,
 }
-local PROXY_VARS = { uri = true, host = true, ssl_name = true, body = true }
-for _, name in pairs(HEADER_VARS) do PROXY_VARS[name] = true end
+-- What the proxy location's directives take from nginx variables.
+local PROXY_VARS = { uri = true, host = true, ssl_name = true }
+-- Request headers nginx's proxy module writes itself from the body.
+local BODY_HEADERS = { ["content-length"] = true, ["transfer-encoding"] = true }
 
 local function in_nginx()
   local ngx = rawget(_G, "ngx")
@@ -129,8 +134,6 @@ function nginx.split_options(options)
     error("vbr: nginx has no shared dict '" .. result.shared_dict .. "': add `lua_shared_dict "
       .. result.shared_dict .. " 1m;` to the http block", 3)
   end
-  result.max_response_size = options.max_response_size or MAX_RESPONSE
-  result.timeout = options.timeout or 60
   return core_options, result
 end
 
@@ -138,8 +141,7 @@ end
 
 --- The value of one `$vbr_*` variable of the proxy location, for
 -- `set_by_lua_block $vbr_NAME { return require("vbr.nginx").proxy_var("NAME") }`:
--- `uri`, `host`, `ssl_name`, `body`, `api_version`, `authorization`,
--- `content_type`, `accept`. Empty outside a vbr subrequest.
+-- `uri`, `host`, `ssl_name`. Empty outside a vbr subrequest.
 function nginx.proxy_var(name)
   local step = ngx.ctx[CTX_KEY]
   if type(step) ~= "table" then return "" end
@@ -147,6 +149,20 @@ function nginx.proxy_var(name)
     error("vbr: unknown proxy variable '" .. tostring(name) .. "'", 2)
   end
   return step.vars[name] or ""
+end
+
+--- Makes the subrequest's headers exactly the step's, for
+-- `rewrite_by_lua_block` of the proxy location (with
+-- `proxy_pass_request_headers on`): the client's own are dropped, and the
+-- Authorization header never becomes an nginx variable.
+function nginx.proxy_rewrite()
+  local step = ngx.ctx[CTX_KEY]
+  if type(step) ~= "table" then return ngx.exit(ngx.HTTP_NOT_FOUND) end
+  local req = ngx.req
+  for name in pairs(req.get_headers(0, true)) do
+    if not BODY_HEADERS[name:lower()] then req.clear_header(name) end
+  end
+  for name, value in pairs(step.headers) do req.set_header(name, value) end
 end
 
 --- Notes whether VBR itself answered, for `header_filter_by_lua_block`
@@ -196,30 +212,27 @@ function Transport:exchange(step)
     METHODS = { GET = ngx.HTTP_GET, POST = ngx.HTTP_POST, PUT = ngx.HTTP_PUT,
                 DELETE = ngx.HTTP_DELETE, PATCH = ngx.HTTP_PATCH }
   end
-  local authority, uri = step.url:match("^https://([^/]+)(/.*)$")
-  if not authority or (uri .. authority):find("[%c%s]") then
-    error("vbr: internal error: unexpected step URL", 0)
-  end
-  local vars = {
-    uri = uri, host = authority, body = step.body or "",
-    ssl_name = authority:match("^%[(.-)%]") or authority:match("^[^:]+"),
-  }
+  local host, uri = step.host, step.path .. (step.query and "?" .. step.query or "")
+  if find(uri .. host, "[%c%s]") then error("vbr: internal error: unexpected step URL", 0) end
   for name, value in pairs(step.headers) do
-    local var = HEADER_VARS[name]
-    if not var then
+    if not STEP_HEADERS[name] then
       error("vbr: internal error: the nginx transport cannot send header " .. name, 0)
     end
-    if value:find("[%c]") then error("vbr: internal error: control character in " .. name, 0) end
-    vars[var] = value
+    if find(value, "%c") then error("vbr: internal error: control character in " .. name, 0) end
   end
-  local carried = { vars = vars }
-  -- body = "": never forward the client's own request body to the location.
+  local carried = {
+    -- Host as HTTP writes it; the TLS name without an IPv6 literal's brackets
+    vars = { uri = uri, host = host .. ":" .. step.port,
+             ssl_name = match(host, "^%[(.*)%]$") or host },
+    headers = step.headers,
+  }
+  -- The step's body, or "": never the client's own request body.
   -- step.fresh_connection is not needed: nginx does not resend a POST on a
   -- pooled connection found dead (libcurl does, hence the flag).
   local res = ngx.location.capture(self.location, {
-    method = METHODS[step.method], body = "", ctx = { [CTX_KEY] = carried },
+    method = METHODS[step.method], body = step.body or "", ctx = { [CTX_KEY] = carried },
   })
-  vars.body, vars.authorization = nil, nil
+  carried.headers = nil
   if not carried.proxied or carried.upstream_status == nil then
     if not self.warned then
       self.warned = true
@@ -232,7 +245,7 @@ function Transport:exchange(step)
     if res.truncated then
       return { error = "reset", sent = true, message = "the answer was cut short" }
     end
-    if #res.body > self.max_response_size then
+    if #res.body > step.max_response_size then
       return { error = "too_large", sent = true }
     end
     return {
@@ -262,102 +275,98 @@ end
 
 --------------------------------------------------------- shared credentials
 
--- A stored pair is a flat record of strings and numbers, kept as a query
--- string: gen, access_token, refresh_token, api_version, lifetime and
--- expires_at (ngx.now() seconds).
-local NUMERIC = { gen = true, expires_at = true, lifetime = true }
-
-local function decode_record(text)
+-- The dict holds, per server and user (keys with the transport's prefix):
+-- "pair", the newest credentials (access_token, refresh_token,
+-- api_version, lifetime, expires_at in ngx.now() seconds) as a query
+-- string, without access_token after a logout; "lock", the owner of the
+-- grant, for the step's lease at most; "failed", the owner whose login or
+-- refresh failed last and its error.
+local function record_of(text)
   if type(text) ~= "string" then return nil end
   local record = {}
   for key, value in pairs(ngx.decode_args(text, 0)) do
-    if type(value) == "string" then
-      record[key] = NUMERIC[key] and tonumber(value) or value
-    end
+    if type(value) == "string" then record[key] = value end
   end
-  return record.gen and record or nil
+  return record
 end
 
--- The pair the dict holds, or nil.
-function Transport:load()
-  return decode_record(self.dict:get(self.key))
-end
-
--- Takes a stored pair into the engine.
-function Transport:import(record)
-  if record.access_token then
-    self.core:set_tokens {
-      access_token = record.access_token, refresh_token = record.refresh_token,
-      api_version = record.api_version, lifetime = record.lifetime,
-      expires_in = record.expires_at - ngx.now(),
-    }
-  else
-    self.core:set_tokens(nil)
-  end
-  self.gen = record.gen
-end
-
--- Before a job: the newest shared pair, when another worker stored one.
-function Transport:sync()
-  local record = self:load()
-  if record and record.gen ~= self.gen then self:import(record) end
-end
-
--- Stores the engine's credentials (new after a login or refresh, or none
--- after a logout) for every worker.
-function Transport:store()
-  local tokens = self.core:tokens()
-  local gen, err = self.dict:incr(self.gen_key, 1, 0)
-  if not gen then error("vbr: shared dict '" .. self.dict_name .. "': " .. tostring(err), 0) end
-  local record = { gen = gen }
-  if tokens.access_token then
-    record.access_token = tokens.access_token
-    record.refresh_token = tokens.refresh_token
-    record.api_version = tokens.api_version
-    record.lifetime = tokens.lifetime
-    record.expires_at = ngx.now() + tokens.expires_in
-  end
-  local ok, why = self.dict:set(self.key, ngx.encode_args(record))
+local function store(self, key, record, ttl)
+  local ok, why = self.dict:set(key, ngx.encode_args(record), ttl)
   if not ok then error("vbr: shared dict '" .. self.dict_name .. "': " .. tostring(why), 0) end
-  self.gen = gen
+end
+
+-- The stored pair when its access token is not `access_token` (the one a
+-- job means to replace): newer, obtained by another job meanwhile.
+function Transport:newer_than(access_token)
+  local pair = record_of(self.dict:get(self.pair_key))
+  if not pair or not pair.access_token or pair.access_token == access_token then return nil end
+  return {
+    access_token = pair.access_token, refresh_token = pair.refresh_token,
+    api_version = pair.api_version, lifetime = tonumber(pair.lifetime),
+    expires_in = (tonumber(pair.expires_at) or 0) - ngx.now(),
+  }
+end
+
+-- The error the login or refresh of `owner` failed with, if it did.
+function Transport:failure_of(owner)
+  local failed = owner and record_of(self.dict:get(self.failed_key))
+  if not failed or failed.owner ~= owner then return nil end
+  return { kind = failed.kind, status = tonumber(failed.status), code = failed.code,
+           message = failed.message, retryable = failed.retryable == "true" }
 end
 
 local lock_serial = 0
 
--- Takes the login lock of this server and user for a login or refresh step
--- the engine built from its credentials of generation `built_with`.
--- Returns true when the job holds the lock (`held.owner`) and the step is
--- still the one to send; false when the credentials changed meanwhile: a
--- pair another worker stored (now imported), or one another job of this
--- worker imported while this one waited. The step is moot then: its
--- refresh token may be spent already.
-function Transport:acquire(held, built_with)
-  local dict = self.dict
+-- Answers an acquire step: newer credentials, the failure of the owner
+-- this job waited for, or the lock (`held.owner`) and go ahead.
+function Transport:acquire(job, step, held)
+  local dict, waited_for = self.dict, nil
   while true do
-    if self.core:tokens().generation ~= built_with then return false end
-    local record = self:load()
-    if record and record.gen ~= self.gen then
-      self:import(record)
-      return false
-    end
+    local newer = self:newer_than(step.access_token)
+    if newer then return job:next { tokens = newer } end
+    local failure = self:failure_of(waited_for)
+    if failure then return job:next { failure = failure } end
     lock_serial = lock_serial + 1
     local owner = ngx.worker.pid() .. ":" .. lock_serial
-    local ok, err = dict:add(self.lock_key, owner, self.lock_ttl)
+    local ok, err = dict:add(self.lock_key, owner, step.lease)
     if ok then
       held.owner = owner
-      record = self:load()
-      if record and record.gen ~= self.gen then
-        self:release(held)
-        self:import(record)
-        return false
-      end
-      return true
+      -- published between the look and the lock: hand that over instead
+      newer = self:newer_than(step.access_token)
+      failure = not newer and self:failure_of(waited_for)
+      if not (newer or failure) then return job:next() end
+      self:release(held)
+      return job:next(newer and { tokens = newer } or { failure = failure })
     end
     if err ~= "exists" then
       error("vbr: shared dict '" .. self.dict_name .. "': " .. tostring(err), 0)
     end
+    waited_for = dict:get(self.lock_key) or waited_for
     ngx.sleep(LOCK_POLL)    -- the lock expires by itself if its holder died
   end
+end
+
+local PURPOSE_COUNTER = { login = "logins", refresh = "refreshes" }
+
+-- Answers a publish step: stores the new pair (or none, after a logout),
+-- or the failure for the jobs waiting for it; releases the lock.
+function Transport:publish(step, held)
+  local tokens, err = step.tokens, step.err
+  if err then
+    store(self, self.failed_key, {
+      owner = held.owner, kind = err.kind, status = err.status, code = err.code,
+      message = err.message, retryable = tostring(err.retryable == true),
+    }, FAILURE_TTL)
+  elseif tokens then
+    store(self, self.pair_key, {
+      access_token = tokens.access_token, refresh_token = tokens.refresh_token,
+      api_version = tokens.api_version, lifetime = tokens.lifetime,
+      expires_at = tokens.access_token and ngx.now() + tokens.expires_in or nil,
+    })
+    local counter = tokens.access_token and PURPOSE_COUNTER[step.purpose]
+    if counter then self.dict:incr(self.stats_prefix .. counter, 1, 0) end
+  end
+  self:release(held)
 end
 
 function Transport:release(held)
@@ -368,39 +377,24 @@ function Transport:release(held)
   end
 end
 
-local PURPOSE_COUNTER = { login = "logins", refresh = "refreshes" }
-
--- Drives a job of the engine to its end: the done or fail step. The lock
--- is held from a login or refresh send step to the first step that is
--- neither (a refused refresh is followed by a login under the same lock).
+-- Drives a job of the engine to its end: the done or fail step.
 function Transport:drive(job, held)
-  self:sync()
   local step = job:next()
   while true do
     local action = step.action
     if action == "send" then
-      local counter = PURPOSE_COUNTER[step.purpose]
-      -- taken before anything yields: the credentials the step was built from
-      local built_with = counter and self.core:tokens().generation
-      if counter and not held.owner and not self:acquire(held, built_with) then
-        step = job:withdraw()
-      else
-        step = job:next(self:exchange(step))
-        if counter then
-          local tokens = self.core:tokens()
-          if tokens.generation ~= built_with and tokens.access_token then
-            self:store()
-            self.dict:incr(self.stats_prefix .. counter, 1, 0)
-          end
-        end
-      end
+      step = job:next(self:exchange(step))
     elseif action == "sleep" then
       ngx.sleep(step.seconds)
+      step = job:next()
+    elseif action == "acquire" then
+      step = self:acquire(job, step, held)
+    elseif action == "publish" then
+      self:publish(step, held)
       step = job:next()
     else
       return step
     end
-    if step.action ~= "send" or not PURPOSE_COUNTER[step.purpose] then self:release(held) end
   end
 end
 
@@ -422,7 +416,8 @@ function Transport:request(method, path, options)
   return nil, step.err
 end
 
---- Logs in with the password (shared with every worker).
+--- Makes sure there are credentials: those another worker stored, else a
+-- password login (shared with every worker).
 function Transport:login()
   check_phase(2)
   local step = self:run(self.core:begin_login())
@@ -435,20 +430,7 @@ function Transport:logout()
   check_phase(2)
   local step = self:run(self.core:begin_logout())
   if step.action ~= "done" then return nil, step.err end
-  self:store()
   return true
-end
-
---- Makes sure there are credentials: those another worker stored, else a
--- login.
-function Transport:connect()
-  check_phase(2)
-  self:sync()
-  local tokens = self.core:tokens()
-  if tokens.refresh_token or (tokens.access_token and tokens.expires_in > 0) then
-    return true
-  end
-  return self:login()
 end
 
 --- Counters of the shared dict: `logins` and `refreshes` sent by any
@@ -463,7 +445,8 @@ end
 --- Puts the nginx transport under a `vbr` client: requests go through
 -- subrequests, `client.clock` and `client.sleep` become `ngx.now` and
 -- `ngx.sleep`, and the credentials are those every worker shares.
--- @tparam table client the `vbr` client (its `core` made with the options)
+-- @tparam table client the `vbr` client (its `core` made by
+--   `vbr.core.new(options, "steps")`)
 -- @tparam table options from `nginx.split_options`
 -- @tparam string url the server's URL, username the user (the dict key)
 -- @return true, or nil, err when no credentials could be obtained
@@ -475,17 +458,15 @@ function nginx.attach(client, options, url, username)
     location = options.location,
     dict = ngx.shared[options.shared_dict],
     dict_name = options.shared_dict,
-    key = prefix .. "pair",
-    gen_key = prefix .. "gen",
+    pair_key = prefix .. "pair",
     lock_key = prefix .. "lock",
+    failed_key = prefix .. "failed",
     stats_prefix = prefix,
-    lock_ttl = options.timeout * 2 + 5,
-    max_response_size = options.max_response_size,
   }, Transport)
   client.transport = transport
   client.clock = ngx.now
   client.sleep = ngx.sleep
-  return transport:connect()
+  return transport:login()
 end
 
 nginx.Transport = Transport
