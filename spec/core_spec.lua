@@ -128,16 +128,24 @@ describe("vbr.core", function()
         tostring(core.new(with { url = "https://[::1]" })), 1, true)
     end)
 
-    it("refuse a password_file that cannot be opened with nil, err naming it", function()
+    it("refuse a password_file or ca_file that cannot be read with nil, err naming it", function()
       -- not misuse: the file exists for another user (an nginx worker's)
       local c, err = core.new { url = "https://h", username = "u",
                                 password_file = "/nonexistent/pw" }
       assert.is_nil(c)
       assert.is_true(core.is_error(err))
       assert.equal("invalid", err.kind)
-      assert.equal("option 'password_file': cannot open \"/nonexistent/pw\": No such file or "
+      assert.equal("option 'password_file': cannot read /nonexistent/pw: No such file or "
         .. "directory", err.message)
-      assert.same({ { path = "password_file", message = err.message } }, err.problems)
+      assert.same({ { path = "password_file",
+                      message = "cannot read /nonexistent/pw: No such file or directory" } },
+        err.problems)
+      c, err = core.new { url = "https://h", username = "u", password = "p",
+                          ca_file = "/nonexistent/ca.pem" }
+      assert.is_nil(c)
+      assert.equal("option 'ca_file': cannot read /nonexistent/ca.pem: No such file or "
+        .. "directory", err.message)
+      assert.equal("ca_file", err.problems[1].path)
     end)
 
     it("default api_version to 1.1-rev0", function()

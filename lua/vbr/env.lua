@@ -255,6 +255,9 @@ function env.connect(getenv, flags, io)
   end
   if not client and type(err) == "table" and type(err.message) == "string" then
     err.message = with_sources(err.message, sources)
+    for _, problem in ipairs(type(err.problems) == "table" and err.problems or {}) do
+      problem.path = sources[problem.path] or problem.path   -- the flag, not the option
+    end
   end
   if not client then return nil, err end
   return client, sources, settings

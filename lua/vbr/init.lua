@@ -27,7 +27,7 @@ local configbackup = require "vbr.configbackup"
 local session_lib = require "vbr.session"
 
 local type, tostring, setmetatable, error, ipairs = type, tostring, setmetatable, error, ipairs
-local concat, io_open = table.concat, io.open
+local concat = table.concat
 local find, lower, match = string.find, string.lower, string.match
 
 local vbr = {
@@ -181,18 +181,6 @@ function Client:__tostring()
 end
 
 -- An error of kind invalid when options[name] names a file that cannot be read.
-local function unreadable_file(options, name)
-  local path = options[name]
-  if type(path) ~= "string" then return nil end
-  local file, why = io_open(path, "rb")
-  if file then
-    file:close()
-    return nil
-  end
-  return core.error { kind = "invalid", retryable = false,
-    message = "option '" .. name .. "': cannot read " .. tostring(why) }
-end
-
 --- Connects to a server and logs in.
 -- @tparam table options `url` (`https://host[:port]`, port 9419 by
 --   default), `username`, `password` (a string or a function returning it)
@@ -211,14 +199,7 @@ function vbr.connect(options)
   local core_options, nginx_options = require("vbr.nginx").split_options(options)
   -- "steps": vbr.nginx carries every step, the core makes no libcurl handle
   local handle, refused = core.new(core_options, nginx_options and "steps" or "libcurl")
-  if not handle then return nil, refused end
-  -- An unreadable CA file is input refused locally, not a TLS failure
-  -- later (core.new refuses an unreadable password_file itself).
-  local unreadable = unreadable_file(options, "ca_file")
-  if unreadable then
-    handle:close()
-    return nil, unreadable
-  end
+  if not handle then return nil, refused end   -- e.g. an unreadable ca_file
   -- transport: set by vbr.nginx; else the core's own libcurl one
   local self = setmetatable({ core = handle, clock = core.monotonic, sleep = core.sleep }, Client)
   self.configbackup = configbackup.new(self)
