@@ -362,7 +362,7 @@ describe("a gateway whose worker cannot read the password file", function()
     assert.equal(500, status, body)
     local err = cjson.decode(body).error
     assert.equal("invalid", err.kind)
-    assert.matches("option 'password_file': cannot open", err.message, 1, true)
+    assert.matches("option 'password_file': cannot read", err.message, 1, true)
     assert.equal(0, sim:counters().total)
     assert.is_nil(gateway:error_log():find("lua entry thread aborted", 1, true))
   end)
