@@ -1,5 +1,6 @@
 -- The configuration backup as Lua tables, against the simulator over HTTPS.
 local sim = require "spec.support.sim"
+local connect_to = require "spec.support.connect"
 local vbr = require "vbr"
 local json = require "vbr.json"
 local same_json = require "spec.support.json_equal"
@@ -19,11 +20,7 @@ local START = "POST /api/v1/configBackup/backup"
 local server
 
 local function connect(revision, user)
-  local account = server.users[user or "admin"]
-  return assert(vbr.connect {
-    url = server.url, ca_file = server.ca_file, api_version = revision,
-    username = account.username, password = account.password,
-  })
+  return connect_to(server, revision, user)
 end
 
 local function count(key)
