@@ -181,16 +181,17 @@ describe("encryption set to another password", function()
 end)
 
 describe("a client older than the server", function()
-  local function last_day(client)
-    hold(client, STATES[6][2])
+  -- A 13.0.1 server holding the last day of the month; its stored state.
+  local function server_with_last_day()
+    server:config { max_revision = "1.3-rev1" }
+    local newest = connect(server, "1.3-rev1")
+    hold(newest, STATES[6][2])
+    newest:close()
+    return stored()
   end
 
   it("is refused before it writes over the last day of the month, and says why", function()
-    server:config { max_revision = "1.3-rev1" }
-    local newest = connect(server, "1.3-rev1")
-    last_day(newest)
-    newest:close()
-    local before = stored()
+    local before = server_with_last_day()
     local client = connect(server, "1.1-rev0")
     local cb = client.configbackup
     local puts = count(PUT)
@@ -215,11 +216,7 @@ describe("a client older than the server", function()
   end)
 
   it("in the command line: show says so, set asks for --force", function()
-    server:config { max_revision = "1.3-rev1" }
-    local newest = connect(server, "1.3-rev1")
-    last_day(newest)
-    newest:close()
-    local before = stored()
+    local before = server_with_last_day()
     local function vbr(argv)
       local out, err = {}, {}
       local function sink(parts)
