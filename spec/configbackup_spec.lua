@@ -313,6 +313,16 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
       assert.equal(0, count(PUT))
     end)
 
+    it("a list of the server's in a wrong shape is an error, and nothing is sent", function()
+      server:fault { kind = "raw", body = '{"data": 5}', method = "GET",
+        path = "/api/v1/encryptionPasswords" }
+      local ok, err = cb:set_encryption(false)
+      assert.is_nil(ok)
+      assert.equal("decode", err.kind)
+      assert.matches("passwords is not a list", err.message)
+      assert.equal(0, count(PUT))
+    end)
+
     it("misuse of the write options raises", function()
       assert.has_error(function() cb:set_retention(5, { allow_older = "yes" }) end)
       assert.has_error(function() cb:put({}, { dry_run = true }) end)

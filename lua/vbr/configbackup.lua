@@ -141,6 +141,14 @@ local function lookup(self, lookups, name)
     list, err = self.client:encryption_passwords()
   end
   if not list then return nil, err end
+  if type(list) ~= "table" then     -- server data: a wrong shape is an error, not a raise
+    return nil, self.client:new_error {
+      kind = "decode", method = "GET",
+      path = name == "repositories" and "/api/v1/backupInfrastructure/repositories"
+        or "/api/v1/encryptionPasswords",
+      message = "the server's list of " .. name .. " is not a list",
+    }
+  end
   lookups[name] = list
   return list
 end
