@@ -525,6 +525,7 @@ describe("vbr.core", function()
     -- (src/engine.h has the contract).
     local function shared(extra)
       local opts = { url = "https://vbr.example", username = "svc", password = "Canned p@ss&=%",
+                     api_version = "1.1-rev0",
                      retry = { base_delay = 0.5, max_delay = 8, attempts = 4, max_time = 60 } }
       for k, v in pairs(extra or {}) do opts[k] = v end
       return core.new(opts, "steps")
