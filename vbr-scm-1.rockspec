@@ -56,6 +56,7 @@ build = {
       ["vbr"] = "lua/vbr/init.lua",
       ["vbr.json"] = "lua/vbr/json.lua",
       ["vbr.model"] = "lua/vbr/model.lua",
+      ["vbr.model.schemas"] = "lua/vbr/model/schemas.lua",
       ["vbr.nginx"] = "lua/vbr/nginx.lua",
       ["vbr.pretty"] = "lua/vbr/pretty.lua",
       ["vbr.repl"] = "lua/vbr/repl.lua",

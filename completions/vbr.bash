@@ -53,7 +53,7 @@ _vbr() {
                             ;;
                         set)
                             cmd="$cmd set"
-                            opts="$opts -h --help --schedule --retention --repository --encryption --enable --disable --snmp --email --email-to --dry-run"
+                            opts="$opts -h --help --schedule --retention --repository --encryption --enable --disable --snmp --email --email-to --dry-run --force"
                             break
                             ;;
                         run)
@@ -68,7 +68,7 @@ _vbr() {
                             ;;
                         apply)
                             cmd="$cmd apply"
-                            opts="$opts -h --help --dry-run"
+                            opts="$opts -h --help --dry-run --force"
                             break
                             ;;
                         diff)

@@ -137,6 +137,7 @@ complete -c vbr -n '__fish_vbr_seen_command configbackup set' -l snmp -xa 'on of
 complete -c vbr -n '__fish_vbr_seen_command configbackup set' -l email -xa 'on off' -d 'Email notifications'
 complete -c vbr -n '__fish_vbr_seen_command configbackup set' -l email-to -r -d 'Send email to these addresses (comma-separated); turns email on unless --email off'
 complete -c vbr -n '__fish_vbr_seen_command configbackup set' -l dry-run -d 'Show the change, send nothing'
+complete -c vbr -n '__fish_vbr_seen_command configbackup set' -l force -d 'Write even at an older API revision than the server\'s, or settings that cannot work (encryption off while it is mandatory)'
 
 complete -c vbr -n '__fish_vbr_seen_command configbackup run' -s h -l help -d 'Show this help and exit'
 complete -c vbr -n '__fish_vbr_seen_command configbackup run' -l wait -d 'Follow the session until it ends; print its log if it failed or warned'
@@ -148,6 +149,7 @@ complete -c vbr -n '__fish_vbr_seen_command configbackup export' -s h -l help -d
 
 complete -c vbr -n '__fish_vbr_seen_command configbackup apply' -s h -l help -d 'Show this help and exit'
 complete -c vbr -n '__fish_vbr_seen_command configbackup apply' -l dry-run -d 'Show the change, send nothing'
+complete -c vbr -n '__fish_vbr_seen_command configbackup apply' -l force -d 'Write even at an older API revision than the server\'s, or settings that cannot work (encryption off while it is mandatory)'
 
 complete -c vbr -n '__fish_vbr_seen_command configbackup diff' -s h -l help -d 'Show this help and exit'
 

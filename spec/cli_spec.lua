@@ -174,7 +174,7 @@ describe("vbr against the simulator", function()
     vars = {
       VBR_URL = s.url, VBR_CA_FILE = s.ca_file,
       VBR_USERNAME = admin.username, VBR_PASSWORD = admin.password,
-      VBR_API_VERSION = "1.3-rev1",
+      VBR_API_VERSION = "auto",
     }
     secrets = { admin.password, "Adm1n%20P%40ss", "eyJ", "Bearer" }
   end)
@@ -257,7 +257,8 @@ describe("vbr against the simulator", function()
     end)
 
     it("turns the job and encryption off and on", function()
-      local code = vbr({ "configbackup", "set", "--disable", "--encryption", "off" }, vars)
+      local code = vbr({ "configbackup", "set", "--disable", "--encryption", "off", "--force" },
+        vars)
       assert.equal(0, code)
       local _, out = vbr({ "configbackup", "show" }, vars)
       assert.matches("Job:%s+disabled", out)
@@ -512,7 +513,7 @@ describe("vbr against the simulator", function()
     it("shows method, path and status of each request, and no secret", function()
       local code, _, err = vbr({ "--verbose", "configbackup", "set", "--retention", "15" }, vars)
       assert.equal(0, code)
-      assert.matches("vbr: logged in to " .. s.url .. " as admin (API revision 1.3-rev1",
+      assert.matches("vbr: logged in to " .. s.url .. " as admin (API revision 1.3-rev2",
         err, 1, true)
       assert.matches("vbr: GET /api/v1/configBackup -> 200", err, 1, true)
       assert.matches("vbr: PUT /api/v1/configBackup -> 200", err, 1, true)

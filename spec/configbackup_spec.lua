@@ -1,5 +1,6 @@
 -- The configuration backup as Lua tables, against the simulator over HTTPS.
 local sim = require "spec.support.sim"
+local connect_to = require "spec.support.connect"
 local vbr = require "vbr"
 local json = require "vbr.json"
 local same_json = require "spec.support.json_equal"
@@ -19,11 +20,7 @@ local START = "POST /api/v1/configBackup/backup"
 local server
 
 local function connect(revision, user)
-  local account = server.users[user or "admin"]
-  return assert(vbr.connect {
-    url = server.url, ca_file = server.ca_file, api_version = revision,
-    username = account.username, password = account.password,
-  })
+  return connect_to(server, revision, user)
 end
 
 local function count(key)
@@ -58,6 +55,7 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
     local client, cb
 
     before_each(function()
+      server:config { max_revision = revision }    -- the newest it speaks: writes may go
       client = connect(revision)
       cb = client.configbackup
     end)
@@ -84,8 +82,10 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
       assert.equal(42, saved.restorePointsToKeep)
       local again = assert(cb:get())
       assert.equal(42, again.restorePointsToKeep)
-      local expected = { ["12h"] = "9:15 PM", ["24h"] = "21:15", ["24h_seconds"] = "21:15:00" }
-      assert.equal(expected[facts.time_style], again.schedule.daily.localTime)
+      -- sent as the schema's format: time says, whatever the revision
+      local state = server:state()
+      assert.truthy(state.last_put_body:find('"localTime":"21:15:00"', 1, true))
+      assert.equal(21 * 3600 + 15 * 60, state.config_backup.schedule.daily.localTime)
     end)
 
     it("edit merges objects, replaces arrays and keeps the rest", function()
@@ -139,6 +139,7 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
       settings = assert(cb:set_encryption("standard password"))
       assert.equal(STANDARD_PASSWORD, settings.encryption.passwordId)
       assert.is_true(settings.encryption.isEnabled)
+      server:config { encryption_passwords_present = false, hardened_repository_present = false }
       settings = assert(cb:set_encryption(false))
       assert.is_false(settings.encryption.isEnabled)
       assert.equal(STANDARD_PASSWORD, settings.encryption.passwordId)
@@ -221,8 +222,27 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
       assert(first:stop())
     end)
 
+    it("set_encryption(false) is refused while encryption is mandatory, unless forced",
+      function()
+        local puts = count(PUT)
+        local ok, err = cb:set_encryption(false)
+        assert.is_nil(ok)
+        assert.equal("invalid", err.kind)
+        assert.equal("encryption.isEnabled", err.problems[1].path)
+        assert.matches("mandatory", err.problems[1].message)
+        assert.matches("encryption passwords", err.problems[1].message)
+        server:config { encryption_passwords_present = false }   -- the hardened one remains
+        ok, err = cb:set_encryption(false)
+        assert.is_nil(ok)
+        assert.matches("hardened repository", err.problems[1].message)
+        assert.equal(puts, count(PUT))
+        assert.is_false(assert(cb:set_encryption(false, { force = true })).encryption.isEnabled)
+        -- already off: an unrelated change is not refused
+        assert.equal(9, assert(cb:set_retention(9)).restorePointsToKeep)
+      end)
+
     it("a failed session gives nil and the server's message", function()
-      assert(cb:set_encryption(false))     -- mandatory here: the session fails
+      assert(cb:set_encryption(false, { force = true }))   -- mandatory here: the session fails
       local session = assert(cb:start())
       local ok, err = session:wait { interval = 0.1 }
       assert.is_nil(ok)
@@ -266,6 +286,49 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
       assert(started:wait { interval = 0.1 })
     end)
 
+    it("put refuses a field neither the schema nor the server knows, sending nothing",
+      function()
+        local settings = assert(cb:get())
+        settings.restorePointsToKep = 12
+        local ok, err = cb:put(settings)
+        assert.is_nil(ok)
+        assert.equal("invalid", err.kind)
+        assert.equal("restorePointsToKep", err.problems[1].path)
+        assert.matches("did you mean 'restorePointsToKeep'", tostring(err), 1, true)
+        ok, err = cb:edit { schedule = { dayly = { isEnabled = true } } }
+        assert.is_nil(ok)
+        assert.matches("did you mean 'schedule.daily'", tostring(err), 1, true)
+        assert.equal(0, count(PUT))
+      end)
+
+    it("put refuses a repository the server does not list, or cannot use", function()
+      local settings = assert(cb:get())
+      for _, id in ipairs { REPOSITORY.scale_out, "01234567-89ab-4cde-8f01-23456789abcd" } do
+        settings.backupRepositoryId = id
+        local ok, err = cb:put(settings)
+        assert.is_nil(ok)
+        assert.equal("backupRepositoryId", err.problems[1].path)
+        assert.matches("scale%-out or external", err.problems[1].message)
+      end
+      assert.equal(0, count(PUT))
+    end)
+
+    it("a list of the server's in a wrong shape is an error, and nothing is sent", function()
+      server:fault { kind = "raw", body = '{"data": 5}', method = "GET",
+        path = "/api/v1/encryptionPasswords" }
+      local ok, err = cb:set_encryption(false)
+      assert.is_nil(ok)
+      assert.equal("decode", err.kind)
+      assert.matches("passwords is not a list", err.message)
+      assert.equal(0, count(PUT))
+    end)
+
+    it("misuse of the write options raises", function()
+      assert.has_error(function() cb:set_retention(5, { allow_older = "yes" }) end)
+      assert.has_error(function() cb:put({}, { dry_run = true }) end)
+      assert.has_error(function() cb:enable(true) end)
+    end)
+
     it("refuses bad input locally, listing every field path", function()
       local settings = assert(cb:get())
       settings.restorePointsToKeep = 0
@@ -304,7 +367,8 @@ end)
 describe("configbackup round trip", function()
   -- The revisions of the documents in ../shared/openapi.
   for _, revision in ipairs { "1.1-rev0", "1.2-rev1", "1.3-rev0", "1.3-rev1", "1.3-rev2" } do
-    it("sends back, unchanged, what it read in " .. revision, function()
+    it("sends back what it read in " .. revision .. ", times as HH:MM:SS", function()
+      server:config { max_revision = revision }
       admin_raw("/admin/config", [[{"extra_fields":{"futureSettings":{"tags":[],
         "owner":null,"retries":3,"nested":{"list":[1,2],"empty":{}}}}}]])
       local client = connect(revision)
@@ -312,17 +376,88 @@ describe("configbackup round trip", function()
       local settings = assert(client.configbackup:get())
       assert(client.configbackup:put(settings))
       local sent = server:state().last_put_body
-      local same, difference = same_json(received, sent)
+      -- the one rewrite: 10:00 AM, 10:00 and 10:00:00 are all sent 10:00:00
+      local expected = received:gsub('"localTime":"(%d+):(%d%d)([^"]*)"',
+        function(hour, minute, rest)
+          local half = rest:match("[AP]M")
+          hour = half and (tonumber(hour) % 12 + (half == "PM" and 12 or 0)) or tonumber(hour)
+          return ('"localTime":"%02d:%s:00"'):format(hour, minute)
+        end)
+      local same, difference = same_json(expected, sent)
       assert(same, difference)
       client:close()
     end)
   end
 end)
 
+describe("configbackup at an older revision than the server's", function()
+  it("reads, says so, and refuses to write before sending unless allow_older", function()
+    server:config { max_revision = "1.3-rev1" }
+    local client = connect("1.1-rev0")
+    local cb = client.configbackup
+    assert(cb:get())
+    local older = assert(cb:older_revision())
+    assert.same({ "schedule.monthly.isLastDayOfMonth" }, older.lacks)
+    assert.equal("1.1-rev0", older.client)
+    assert.equal("1.3-rev1", older.server)
+    assert.matches("1.3-rev1", older.message, 1, true)
+    local ok, err = cb:set_retention(28)
+    assert.is_nil(ok)
+    assert.equal("conflict", err.kind)
+    assert.matches("allow_older", err.message)
+    assert.equal(older, err.older)
+    ok, err = cb:put(assert(cb:get()))
+    assert.is_nil(ok)
+    assert.equal("conflict", err.kind)
+    assert.equal(0, count(PUT))
+    assert.equal(28, assert(cb:set_retention(28, { allow_older = true })).restorePointsToKeep)
+    -- asked once per client
+    assert.equal(1, count("GET /api/v1/serverInfo"))
+    client:close()
+  end)
+
+  it("1.1-rev0 on a 12.2 server and the newest revision are not older", function()
+    server:config { max_revision = "1.1-rev2" }
+    local client = connect("1.1-rev0")
+    assert.is_false(client.configbackup:older_revision())
+    client:close()
+    server:config { max_revision = "" }
+    client = connect("1.3-rev2")
+    assert.is_false(client.configbackup:older_revision())
+    client:close()
+  end)
+
+  it("auto negotiates the newest both speak and asks nothing more", function()
+    for _, newest in ipairs { "1.1-rev2", "1.2-rev1", "1.3-rev0", "1.3-rev1", "1.3-rev2" } do
+      server:config { max_revision = newest }
+      server:reset_counters()
+      local client = connect()                       -- the default is "auto"
+      local expected = newest == "1.1-rev2" and "1.1-rev0" or newest
+      assert.equal(expected, client.core:api_version())
+      assert.is_false(client.configbackup:older_revision())
+      assert(client.configbackup:set_retention(11))
+      assert.equal(0, count("GET /api/v1/serverInfo"))
+      client:close()
+    end
+  end)
+
+  it("an unreadable buildVersion is an error, not a guess", function()
+    server:config { max_revision = "1.3-rev1", build_version = "unknown" }
+    local client = connect("1.3-rev0")
+    local ok, err = client.configbackup:set_retention(12)
+    assert.is_nil(ok)
+    assert.equal("decode", err.kind)
+    assert.matches("buildVersion", err.message)
+    assert.equal(0, count(PUT))
+    client:close()
+  end)
+end)
+
 describe("configbackup refuses bad input before sending", function()
   for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
     it("(" .. #bad_settings .. " cases in " .. revision .. ")", function()
       local facts = assert(revision_lib.get(revision))
+      server:config { max_revision = revision }
       local client = connect(revision)
       local before = count(PUT)
       for _, case in ipairs(bad_settings) do

@@ -41,6 +41,7 @@ end
 -- A client that is never connected: for the step API with canned answers.
 local function offline(extra)
   local opts = { url = "https://vbr.example", username = "svc", password = "Canned p@ss&=%",
+                 api_version = "1.1-rev0",
                  retry = { base_delay = 0.5, max_delay = 8, attempts = 4, max_time = 60 } }
   for k, v in pairs(extra or {}) do opts[k] = v end
   return core.new(opts)
@@ -148,15 +149,16 @@ describe("vbr.core", function()
       assert.equal("ca_file", err.problems[1].path)
     end)
 
-    it("default api_version to 1.1-rev0", function()
-      assert.equal("1.1-rev0", core.new(base):api_version())
+    it("default api_version to auto (negotiated at login)", function()
+      assert.is_nil(core.new(base):api_version())
       assert.is_nil(core.new(with { api_version = "auto" }):api_version())
+      assert.equal("1.1-rev0", core.new(with { api_version = "1.1-rev0" }):api_version())
     end)
 
     it("show url, user and api version in tostring, never the password", function()
       local c = core.new(with { password = "S3cret-pw" })
       local text = tostring(c)
-      assert.equal("vbr.core client (https://vbr.example:9419, user u, api 1.1-rev0)", text)
+      assert.equal("vbr.core client (https://vbr.example:9419, user u, api auto)", text)
       assert.is_nil(text:find("S3cret", 1, true))
     end)
 
@@ -523,6 +525,7 @@ describe("vbr.core", function()
     -- (src/engine.h has the contract).
     local function shared(extra)
       local opts = { url = "https://vbr.example", username = "svc", password = "Canned p@ss&=%",
+                     api_version = "1.1-rev0",
                      retry = { base_delay = 0.5, max_delay = 8, attempts = 4, max_time = 60 } }
       for k, v in pairs(extra or {}) do opts[k] = v end
       return core.new(opts, "steps")

@@ -173,7 +173,8 @@ describe("examples", function()
     end)
 
     it("flags a short retention, encryption off, no schedule and a disabled job", function()
-      vbr_set { "--retention", "3", "--encryption", "off", "--schedule", "off", "--disable" }
+      vbr_set { "--retention", "3", "--encryption", "off", "--schedule", "off", "--disable",
+        "--force" }
       local code, out = example("audit.lua")
       assert.equal(1, code)
       assert.matches("[FAIL] the job is disabled", out, 1, true)

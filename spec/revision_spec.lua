@@ -2,29 +2,68 @@
 -- checked against the OpenAPI documents for the five documented ones).
 
 local revision = require "vbr.revision"
+local schemas = require "vbr.model.schemas"
 
 describe("vbr.revision", function()
-  -- { revision, day_case, time_style, has_last_day_of_month, grant_type_case,
-  --   session_job_id_field, session_type_filter_is_array }
+  -- { revision, document, first VBR, day_case, has_last_day_of_month,
+  --   grant_type_case, session_job_id_field, session_type_filter_is_array }
   local facts = {
-    { "1.1-rev0", "lower", "12h", false, "lower", "activityId", false },
-    { "1.1-rev1", "lower", "12h", false, "lower", "activityId", false },
-    { "1.1-rev2", "lower", "12h", false, "lower", "activityId", false },
-    { "1.2-rev0", "lower", "24h", false, "lower", "jobId", false },
-    { "1.2-rev1", "lower", "24h", false, "lower", "jobId", false },
-    { "1.3-rev0", "lower", "24h", true, "lower", "jobId", true },
-    { "1.3-rev1", "capitalized", "24h_seconds", true, "capitalized", "jobId", true },
-    { "1.3-rev2", "capitalized", "24h_seconds", true, "capitalized", "jobId", true },
+    { "1.1-rev0", "1.1-rev0", "12.0", "lower", false, "lower", "activityId", false },
+    { "1.1-rev1", "1.1-rev0", "12.1", "lower", false, "lower", "activityId", false },
+    { "1.1-rev2", "1.1-rev0", "12.2", "lower", false, "lower", "activityId", false },
+    { "1.2-rev0", "1.2-rev1", "12.3.0", "lower", false, "lower", "jobId", false },
+    { "1.2-rev1", "1.2-rev1", "12.3.1", "lower", false, "lower", "jobId", false },
+    { "1.3-rev0", "1.3-rev0", "13.0.0", "lower", true, "lower", "jobId", true },
+    { "1.3-rev1", "1.3-rev1", "13.0.1", "capitalized", true, "capitalized", "jobId", true },
+    { "1.3-rev2", "1.3-rev2", "13.1", "capitalized", true, "capitalized", "jobId", true },
   }
   for _, case in ipairs(facts) do
     it("knows " .. case[1], function()
       assert.same({
-        name = case[1], day_case = case[2], time_style = case[3],
-        has_last_day_of_month = case[4], grant_type_case = case[5],
-        session_job_id_field = case[6], session_type_filter_is_array = case[7],
+        name = case[1], document = case[2], vbr = case[3], day_case = case[4],
+        has_last_day_of_month = case[5], grant_type_case = case[6],
+        session_job_id_field = case[7], session_type_filter_is_array = case[8],
       }, revision.get(case[1]))
     end)
   end
+
+  -- The facts that are about the configuration backup model, against the
+  -- model the documents define (vbr.model.schemas, generated from them).
+  for _, case in ipairs(facts) do
+    it("agrees with the document of " .. case[1], function()
+      local document = assert(schemas[case[2]], "no schema for " .. case[2])
+      local monday = document.EDayOfWeek.enum[1]
+      assert.equal(case[4], monday == "monday" and "lower" or "capitalized")
+      assert.equal(case[5], document.ScheduleMonthlyModel.properties.isLastDayOfMonth ~= nil)
+    end)
+  end
+
+  it("tells the newest revision of a VBR build", function()
+    local cases = {
+      { "12.0.0.1420", "1.1-rev0", false }, { "12.1.2.172", "1.1-rev1", false },
+      { "12.2.0.334", "1.1-rev2", false }, { "12.3.0.310", "1.2-rev0", false },
+      { "12.3.1.1139", "1.2-rev1", false }, { "12.3.2.3617", "1.2-rev1", false },
+      { "13.0.0.4967", "1.3-rev0", false }, { "13.0.1.180", "1.3-rev1", false },
+      { "13.1.0.1016", "1.3-rev2", false }, { "13.2.0.100", "1.3-rev2", true },
+      { "14.0.0.1", "1.3-rev2", true },
+    }
+    for _, case in ipairs(cases) do
+      local found, newer = revision.of_build(case[1])
+      assert.same({ case[2], case[3] }, { found, newer }, case[1])
+    end
+    for _, bad in ipairs { "11.0.1.1261", "", "13.x", "latest" } do
+      assert.is_nil(revision.of_build(bad), bad)
+    end
+    assert.is_nil(revision.of_build(nil))
+    assert.is_nil(revision.of_build(13))
+  end)
+
+  it("orders revisions", function()
+    assert.is_true(revision.older("1.1-rev0", "1.3-rev1"))
+    assert.is_false(revision.older("1.3-rev1", "1.3-rev1"))
+    assert.is_false(revision.older("1.3-rev2", "1.2-rev1"))
+    assert.has_error(function() revision.older("1.4-rev0", "1.3-rev1") end)
+  end)
 
   it("lists the known revisions oldest first", function()
     local names = {}

@@ -4,6 +4,7 @@
 local schedule = require "vbr.schedule"
 local revision = require "vbr.revision"
 local clock = require "vbr.schedule.clock"
+local json = require "vbr.json"
 
 local ALL_DAYS = { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
 local WEEKDAYS = { "monday", "tuesday", "wednesday", "thursday", "friday" }
@@ -57,21 +58,15 @@ describe("vbr.schedule.clock", function()
     end)
   end
 
-  local written = {
-    { 22, 0, "12h", "10:00 PM" }, { 0, 5, "12h", "12:05 AM" }, { 12, 0, "12h", "12:00 PM" },
-    { 9, 30, "12h", "9:30 AM" }, { 6, 30, "24h", "06:30" }, { 22, 0, "24h_seconds", "22:00:00" },
-  }
+  local written = { { 22, 0, "22:00", "22:00:00" }, { 0, 5, "00:05", "00:05:00" },
+                    { 9, 30, "09:30", "09:30:00" }, { 23, 59, "23:59", "23:59:00" } }
   for _, case in ipairs(written) do
-    it("writes " .. case[1] .. ":" .. case[2] .. " as '" .. case[4] .. "'", function()
-      assert.equal(case[4], clock.format(case[1], case[2], case[3]))
+    it("writes " .. case[1] .. ":" .. case[2] .. " as '" .. case[3] .. "' and, for the API, '"
+      .. case[4] .. "'", function()
+      assert.equal(case[3], clock.format(case[1], case[2]))
+      assert.equal(case[4], clock.format_api(case[1], case[2]))
     end)
   end
-
-  it("detects the time style of a server's string", function()
-    assert.same({ "12h", "24h", "24h_seconds" },
-      { clock.style_of("10:00 PM"), clock.style_of("22:00"), clock.style_of("22:00:00") })
-    assert.is_nil(clock.style_of("soon"))
-  end)
 end)
 
 describe("vbr.schedule builders", function()
@@ -386,16 +381,18 @@ describe("vbr.schedule.validate", function()
 end)
 
 describe("vbr.schedule.render", function()
-  -- The documents' example of a default schedule, per revision.
+  -- The documents' example of a default schedule, per revision, with the
+  -- times as their schemas' format: time says (the examples write 10:00 AM
+  -- in 1.1-rev0 and 10:00 in 1.2-rev1 and 1.3-rev0).
   local example = {
-    ["1.1-rev0"] = { "lower", "10:00 AM", "10:00 PM", false },
-    ["1.2-rev1"] = { "lower", "10:00", "22:00", false },
-    ["1.3-rev0"] = { "lower", "10:00", "22:00", true },
+    ["1.1-rev0"] = { "lower", "10:00:00", "22:00:00", false },
+    ["1.2-rev1"] = { "lower", "10:00:00", "22:00:00", false },
+    ["1.3-rev0"] = { "lower", "10:00:00", "22:00:00", true },
     ["1.3-rev1"] = { "capitalized", "10:00:00", "22:00:00", true },
     ["1.3-rev2"] = { "capitalized", "10:00:00", "22:00:00", true },
   }
   for _, revision_name in ipairs({ "1.1-rev0", "1.2-rev1", "1.3-rev0", "1.3-rev1", "1.3-rev2" }) do
-    it("writes VBR's default schedule as the " .. revision_name .. " documents do", function()
+    it("writes VBR's default schedule as the " .. revision_name .. " schema says", function()
       local facts = example[revision_name]
       local day_case, daily_time, monthly_time, has_flag = facts[1], facts[2], facts[3], facts[4]
       local days = day_case == "lower" and ALL_DAYS or capitalized(ALL_DAYS)
@@ -419,9 +416,9 @@ describe("vbr.schedule.render", function()
       { "Monday", "Friday" } },
     { daily("22:00", { "friday", "monday" }), "1.2-rev0", { "daily", "days" },
       { "monday", "friday" } },
-    { daily("00:30", ALL_DAYS), "1.1-rev2", { "daily", "localTime" }, "12:30 AM" },
-    { daily("13:05", ALL_DAYS), "1.1-rev1", { "daily", "localTime" }, "1:05 PM" },
-    { daily("13:05", ALL_DAYS), "1.2-rev1", { "daily", "localTime" }, "13:05" },
+    { daily("00:30", ALL_DAYS), "1.1-rev2", { "daily", "localTime" }, "00:30:00" },
+    { daily("13:05", ALL_DAYS), "1.1-rev1", { "daily", "localTime" }, "13:05:00" },
+    { daily("13:05", ALL_DAYS), "1.2-rev1", { "daily", "localTime" }, "13:05:00" },
     { daily("13:05", ALL_DAYS), "1.3-rev1", { "daily", "localTime" }, "13:05:00" },
     { daily("13:05", ALL_DAYS), "1.3-rev1", { "monthly", "isEnabled" }, false },
     { schedule.template("month-end"), "1.3-rev0", { "monthly", "isLastDayOfMonth" }, true },
@@ -437,7 +434,7 @@ describe("vbr.schedule.render", function()
     { schedule.parse("monthly on the last sunday at 23:00"), "1.3-rev0",
       { "monthly", "dayNumberInMonth" }, "Last" },
     { schedule.parse("monthly on the first monday at 11 pm"), "1.1-rev0",
-      { "monthly", "localTime" }, "11:00 PM" },
+      { "monthly", "localTime" }, "23:00:00" },
     { schedule.off(), "1.3-rev2", { "isEnabled" }, false },
     { schedule.off(), "1.3-rev2", { "daily", "localTime" }, "10:00:00" },
   }
@@ -492,11 +489,22 @@ describe("vbr.schedule.render", function()
         dayNumberInMonth = "Last", dayOfMonth = 5, months = { "May" } },
     }
 
-    it("writes the server's time style and day casing, not the revision's", function()
+    it("writes the time and days it sets as the revision's schema says, not in the "
+      .. "server's style", function()
       local rendered = assert(schedule.render(daily("06:30", { "monday", "friday" }),
         "1.3-rev0", { like = server }))
-      assert.equal("6:30 AM", rendered.daily.localTime)
-      assert.same({ "Monday", "Friday" }, rendered.daily.days)
+      assert.equal("06:30:00", rendered.daily.localTime)
+      assert.same({ "monday", "friday" }, rendered.daily.days)
+    end)
+
+    it("keeps a null the server sent in the half not in use", function()
+      local like = assert(json.decode('{"isEnabled":true,"daily":{"isEnabled":true,'
+        .. '"localTime":"22:00","dailyKind":"Everyday","days":["monday"]},'
+        .. '"monthly":{"isEnabled":false,"dayOfWeek":null}}'))
+      local rendered = assert(schedule.render(daily("06:30", WEEKDAYS), "1.3-rev0",
+        { like = like }))
+      assert.is_nil(rendered.monthly.dayOfWeek)
+      assert.matches('"dayOfWeek":null', json.encode(rendered), 1, true)
     end)
 
     it("keeps fields it does not know and the half not in use", function()
@@ -755,7 +763,32 @@ describe("vbr.schedule.next_runs", function()
     end)
   end
 
-  it("raises when from is not a table", function()
-    assert.has_error(function() schedule.next_runs(schedule.off(), 1767225600, 1) end)
+  it("raises when from is neither a table, a number nor nil", function()
+    assert.has_error(function() schedule.next_runs(schedule.off(), "2026-01-01", 1) end)
+    assert.has_error(function() schedule.next_runs(schedule.off(), true, 1) end)
+  end)
+
+  it("takes an os.time() number and an os.date(\"*t\") table as local time", function()
+    local nightly = daily("22:00", ALL_DAYS)
+    local point = os.time { year = 2026, month = 3, day = 14, hour = 21, min = 59, sec = 30 }
+    assert.same({ "2026-03-14 22:00", "2026-03-15 22:00" }, schedule.next_runs(nightly, point, 2))
+    assert.same({ "2026-03-14 22:00" }, schedule.next_runs(nightly, os.date("*t", point), 1))
+    local later = os.date("*t", point + 60)          -- 22:00:30 is past today's start
+    assert.same({ "2026-03-15 22:00" }, schedule.next_runs(nightly, later, 1))
+    local runs, err = schedule.next_runs(nightly, 1e300, 1)
+    assert.is_nil(runs)
+    assert.matches("^from: ", err)
+  end)
+
+  it("defaults from to now", function()
+    -- the next midnight is tomorrow's (the day may turn while the spec runs)
+    local function midnight_after(time)
+      local day = os.date("*t", time + 86400)
+      return ("%04d-%02d-%02d 00:00"):format(day.year, day.month, day.day)
+    end
+    local before = os.time()
+    local runs = assert(schedule.next_runs(daily("00:00", ALL_DAYS), nil, 1))
+    local after = os.time()
+    assert.is_truthy(runs[1] == midnight_after(before) or runs[1] == midnight_after(after))
   end)
 end)

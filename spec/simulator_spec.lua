@@ -575,10 +575,11 @@ describe("VBR simulator", function()
       assert.truthy(server:state().last_put_body:find('"9:30 PM"', 1, true))
     end)
 
-    it("refuses each revision's localTime in another revision's format, naming it", function()
+    it("refuses each revision's localTime in another revision's format, naming it; "
+      .. "takes the schema's HH:MM:SS in every revision", function()
       for _, version in ipairs(REVISIONS) do
         local data = get_config(admin_token, version)
-        for _, time in ipairs { "10:00 AM", "10:00", "10:00:00", "25:00" } do
+        for _, time in ipairs { "10:00 AM", "10:00", "25:00" } do
           if time ~= TIME[version] then
             data.schedule.daily.localTime = time
             local res = put_config(admin_token, version, data)
@@ -586,6 +587,10 @@ describe("VBR simulator", function()
             assert.matches("^schedule%.daily%.localTime:", res.data.message)
           end
         end
+        data.schedule.daily.localTime = "21:45:00"
+        local res = put_config(admin_token, version, data)
+        assert.equal(200, res.status, version)
+        assert.equal(21 * 3600 + 45 * 60, server:state().config_backup.schedule.daily.localTime)
       end
     end)
 

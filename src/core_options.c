@@ -99,7 +99,7 @@ static void parse_retry(lua_State *L, options *o)
 void core_parse_options(lua_State *L, options *o)
 {
     memset(o, 0, sizeof *o);
-    o->api_version = "1.1-rev0";
+    o->api_version = "auto";
     o->connect_timeout = 10;
     o->timeout = 60;
     o->refresh_margin = 60;

@@ -6,87 +6,315 @@
 -- fields this library does not know are kept and sent back unchanged.
 --
 -- Every method returns its result, or `nil` and an error (see `vbr`), and
--- checks its input before anything is sent.
+-- checks its input before anything is sent. The methods that write (`put`,
+-- `edit`, `change`, `enable`, `disable`, `set_*`) take an optional last
+-- argument, a table of options:
+--
+-- * `allow_older = true`: write even though this client speaks an older API
+--   revision than the server whose settings have fields this revision lacks
+--   (see `older_revision`): a write would lose or reset them, so it is
+--   refused otherwise, with kind `conflict`, before anything is sent (an
+--   older revision with the same fields writes, and `older_revision` says
+--   so);
+-- * `force = true`: write settings that the server would take but that
+--   cannot work, such as encryption turned off while the server has
+--   encryption passwords (the next backup would fail); refused otherwise,
+--   with kind `invalid`.
 -- @classmod vbr.configbackup
 
 local json = require "vbr.json"
-local model = require "vbr.model"
--- vbr.schedule is loaded on first use: get(), put() and start() need none
--- of it, and a short-lived process spends its start-up time compiling Lua
-local schedule_lib = setmetatable({}, { __index = function(_, name)
-  return require("vbr.schedule")[name]
-end })
+local revision_lib = require "vbr.revision"
 local session_lib = require "vbr.session"
 
-local type, pairs, ipairs, tostring, setmetatable = type, pairs, ipairs, tostring, setmetatable
-local lower, concat = string.lower, table.concat
+-- vbr.schedule and vbr.model are loaded on first use: get() and start()
+-- need neither, and a short-lived process spends its start-up time
+-- compiling Lua.
+local function on_first_use(name)
+  return setmetatable({}, { __index = function(_, key) return require(name)[key] end })
+end
+local schedule_lib = on_first_use("vbr.schedule")
+local model = on_first_use("vbr.model")
+
+local type, pairs, ipairs, tostring, setmetatable, error =
+      type, pairs, ipairs, tostring, setmetatable, error
+local lower, concat, sort = string.lower, table.concat, table.sort
+local copy = json.copy
 
 local PATH = "/api/v1/configBackup"
 
 local ConfigBackup = {}
 ConfigBackup.__index = ConfigBackup
 
---- Made by `vbr.connect`; not called directly.
+--- Made by `vbr.connect` before it logs in; not called directly.
 function ConfigBackup.new(client)
-  return setmetatable({ client = client }, ConfigBackup)
+  -- Before the login an "auto" client has no revision yet: it negotiates.
+  local core = client.core
+  return setmetatable({ client = client, negotiated = core ~= nil and core:api_version() == nil },
+    ConfigBackup)
 end
 
 --- The current settings.
 -- @treturn table settings
 function ConfigBackup:get()
-  local settings, err = self.client:request("GET", PATH)
-  if not settings then return nil, err end
-  -- Written back in the style the server uses itself (HANDBOOK section 3).
-  self.time_style = model.time_style_of(settings) or self.time_style
-  return settings
+  return self.client:request("GET", PATH)
 end
 
---- Checks settings for this client's revision without sending anything.
+local WRITE_OPTIONS = { allow_older = "boolean", force = "boolean", current = "table" }
+
+-- The options of a write, checked (misuse raises at the caller's caller);
+-- `current` only where the method reads nothing itself.
+local function write_options(options, method, takes_current)
+  if options == nil then return {} end
+  if type(options) ~= "table" then
+    error("vbr: configbackup:" .. method .. " expects an options table, got " .. type(options), 3)
+  end
+  for key, value in pairs(options) do
+    if not WRITE_OPTIONS[key] or (key == "current" and not takes_current) then
+      error("vbr: configbackup:" .. method .. ": unknown option '" .. tostring(key) .. "'", 3)
+    end
+    if type(value) ~= WRITE_OPTIONS[key] then
+      error("vbr: configbackup:" .. method .. ": option '" .. key .. "' must be a "
+        .. WRITE_OPTIONS[key], 3)
+    end
+  end
+  return options
+end
+
+--- Whether this client speaks an older API revision than the server, so
+-- that what only the newer revision shows (a last-day-of-month schedule,
+-- say) would be lost or reset by a write. A client that negotiated its
+-- revision (`api_version = "auto"`) never does; otherwise the first call
+-- asks the server (one `GET /api/v1/serverInfo`, whose `buildVersion`
+-- names the newest revision it speaks) and the answer is kept.
+-- @treturn[1] boolean false when the client speaks the newest revision
+--   of the server's (revisions without a document of their own count as
+--   the one they speak as: 1.1-rev0 on VBR 12.2 is not older)
+-- @treturn[2] table when it is older: `client`, `server` (revisions),
+--   `build`, `lacks` (the fields the server's revision has and the
+--   client's lacks, e.g. `{"schedule.monthly.isLastDayOfMonth"}`) and
+--   `message`, a sentence for people
+-- @return[3] nil, err when the server could not be asked
+function ConfigBackup:older_revision()
+  if self.older ~= nil then return self.older end
+  if self.negotiated then
+    self.older = false
+    return false
+  end
+  local client = self.client
+  local info, err = client:server_info()
+  if not info then return nil, err end
+  local build = type(info) == "table" and info.buildVersion or nil
+  local newest = revision_lib.of_build(build)
+  if not newest then
+    return nil, client:new_error {
+      kind = "decode", method = "GET", path = "/api/v1/serverInfo",
+      message = "the server's buildVersion " .. (type(build) == "string" and ("'" .. build .. "'")
+        or "is missing and") .. " names no VBR version this library knows, so it cannot tell "
+        .. "whether " .. client:revision().name .. " is the newest revision the server speaks",
+    }
+  end
+  local mine, theirs = client:revision(), assert(revision_lib.get(newest))
+  if not revision_lib.older(mine.document, theirs.document) then
+    self.older = false
+    return false
+  end
+  local lacks = model.lacks(mine.name, newest)
+  self.older = {
+    client = mine.name, server = newest, build = build, lacks = lacks,
+    message = "this client speaks API revision " .. mine.name .. ", older than the "
+      .. newest .. " the server speaks (VBR " .. build .. "): "
+      .. (#lacks > 0 and ("what " .. mine.name .. " cannot see (" .. concat(lacks, ", ")
+        .. ") is not shown, and a write at " .. mine.name .. " would lose or reset it")
+        or ("the documents give both the same configuration backup settings, so a write "
+          .. "loses nothing they describe")),
+  }
+  return self.older
+end
+
+-- The list a check needs (`repositories` or `passwords`), read once per write.
+local function lookup(self, lookups, name)
+  if lookups[name] then return lookups[name] end
+  local list, err
+  if name == "repositories" then
+    list, err = self.client:repositories()
+  else
+    list, err = self.client:encryption_passwords()
+  end
+  if not list then return nil, err end
+  if type(list) ~= "table" then     -- server data: a wrong shape is an error, not a raise
+    return nil, self.client:new_error {
+      kind = "decode", method = "GET",
+      path = name == "repositories" and "/api/v1/backupInfrastructure/repositories"
+        or "/api/v1/encryptionPasswords",
+      message = "the server's list of " .. name .. " is not a list",
+    }
+  end
+  lookups[name] = list
+  return list
+end
+
+local function by_id(list, id)
+  for _, item in ipairs(list) do
+    if type(item) == "table" and item.id == id then return item end
+  end
+  return nil
+end
+
+-- Whether the server makes encryption of the configuration backup
+-- mandatory (HANDBOOK section 2: any encryption password, or a hardened
+-- repository); returns the reason, false, or nil and an error.
+local function encryption_mandatory(self, lookups)
+  local passwords, err = lookup(self, lookups, "passwords")
+  if not passwords then return nil, err end
+  if #passwords > 0 then
+    return #passwords .. " encryption password" .. (#passwords == 1 and "" or "s")
+  end
+  local repositories
+  repositories, err = lookup(self, lookups, "repositories")
+  if not repositories then return nil, err end
+  for _, repository in ipairs(repositories) do
+    if type(repository) == "table" and repository.type == "LinuxHardened" then
+      return "a hardened repository ('" .. tostring(repository.name) .. "')"
+    end
+  end
+  return false
+end
+
+-- The rules the server enforces only later (when a backup runs) or that
+-- need its lists: checked here for what `settings` changes in `current`.
+local function check_server_rules(self, current, settings, options, lookups, problem)
+  local repository_id = settings.backupRepositoryId
+  if type(repository_id) == "string" and repository_id ~= current.backupRepositoryId then
+    local list, err = lookup(self, lookups, "repositories")
+    if not list then return nil, err end
+    local found = by_id(list, repository_id)
+    if not found then
+      problem("backupRepositoryId", ConfigBackup.unknown_repository_id(repository_id))
+    else
+      local ok, why = ConfigBackup.can_hold_backup(found)
+      if not ok then problem("backupRepositoryId", why) end
+    end
+  end
+  local before = type(current.encryption) == "table" and current.encryption or {}
+  local after = type(settings.encryption) == "table" and settings.encryption or {}
+  if after.isEnabled == true and type(after.passwordId) == "string"
+      and (after.passwordId ~= before.passwordId or before.isEnabled ~= true) then
+    local list, err = lookup(self, lookups, "passwords")
+    if not list then return nil, err end
+    if not by_id(list, after.passwordId) then
+      problem("encryption.passwordId", "no encryption password has the id '"
+        .. after.passwordId .. "'")
+    end
+  end
+  if after.isEnabled == false and before.isEnabled == true and not options.force then
+    local reason, err = encryption_mandatory(self, lookups)
+    if reason == nil then return nil, err end
+    if reason then
+      problem("encryption.isEnabled", "encryption is mandatory on this server (it has "
+        .. reason .. "): with it off the configuration backup would fail; keep it on, "
+        .. "or pass force = true", true)
+    end
+  end
+  return true
+end
+
+-- What a write sends, everything checked: the revision, the fields, the
+-- server's own rules. `current` is the server's settings (read if nil);
+-- `lookups` collects the lists read. Returns the body, or nil and an error.
+local function prepare(self, settings, options, current, lookups)
+  local client = self.client
+  if not options.allow_older then
+    local older, err = self:older_revision()
+    if older == nil then return nil, err end
+    if older and #older.lacks > 0 then
+      return nil, client:new_error {
+        kind = "conflict", method = "PUT", path = PATH, older = older,
+        message = older.message .. "; connect with api_version = \"auto\" (or \""
+          .. older.server .. "\"), or pass allow_older = true to write at " .. older.client
+          .. " anyway",
+      }
+    end
+  end
+  if not current then
+    local err
+    current, err = self:get()
+    if not current then return nil, err end
+  end
+  local problems = {}
+  -- forceable: what `force = true` overrides (the server would take it)
+  local function problem(path, message, forceable)
+    problems[#problems + 1] = { path = path, message = message, forceable = forceable }
+  end
+  local body, found = model.check(settings, client:revision(), current)
+  for _, p in ipairs(found or {}) do problem(p.path, p.message) end
+  if type(current) == "table" and type(settings) == "table" then
+    local ok, err = check_server_rules(self, current, settings, options, lookups, problem)
+    if not ok then return nil, err end
+  end
+  if #problems > 0 then
+    sort(problems, function(a, b) return a.path < b.path end)
+    return nil, client:invalid(problems, "PUT", PATH)
+  end
+  return body
+end
+
+--- Checks settings for this client's revision and this server without
+-- writing anything: what a `put` would send. Reads what the checks need
+-- (the settings, once per client the server's revision, and the
+-- repositories or encryption passwords when those change).
 -- @tparam table settings the whole settings table
--- @treturn[1] table the settings as they would be sent (casing and time
---   style of the revision)
--- @return[2] nil, error of kind `"invalid"` whose `problems` lists
---   `{path=, message=}`
-function ConfigBackup:check(settings)
+-- @tparam[opt] table options as for `put` (`current` included)
+-- @treturn[1] table the settings as they would be sent (the casing and
+--   formats of the revision's document)
+-- @treturn[1] table the lists read: `repositories`, `passwords` (each when read)
+-- @return[2] nil, error of kind `invalid` whose `problems` lists
+--   `{path=, message=}`, `conflict` for an older revision, or what reading met
+function ConfigBackup:check(settings, options)
   if type(settings) ~= "table" then
     error("vbr: configbackup:check expects a settings table, got " .. type(settings), 2)
   end
-  local out, problems = model.check(settings, self.client:revision(), self.time_style)
-  if not out then return nil, self.client:invalid(problems, "PUT", PATH) end
-  return out
+  options = write_options(options, "check", true)
+  local lookups = {}
+  local body, err = prepare(self, settings, options, options.current, lookups)
+  if not body then return nil, err end
+  return body, lookups
 end
 
---- Replaces the whole settings (the API has no partial update).
--- @tparam table settings all seven top-level fields
--- @treturn table the settings as the server now holds them
-function ConfigBackup:put(settings)
-  if type(settings) ~= "table" then
-    error("vbr: configbackup:put expects a settings table, got " .. type(settings), 2)
-  end
-  local body, err = self:check(settings)
+-- Writes `settings` over `current` (the server's, or nil to read them).
+local function write(self, settings, options, current, lookups)
+  local body, err = prepare(self, settings, options, current, lookups or {})
   if not body then return nil, err end
   return self.client:request("PUT", PATH, { body = body })
 end
 
---- A deep copy that keeps array marks and remembered nulls at every level.
-function ConfigBackup.copy(value)
-  if type(value) ~= "table" or value == json.null then return value end
-  local out = json.copy(value)
-  for key, member in pairs(out) do out[key] = ConfigBackup.copy(member) end
-  return out
+--- Replaces the whole settings (the API has no partial update). Reads the
+-- current ones first (unless given): a field the revision's schema lacks is
+-- sent only when the server has it itself, and the rules of the server are
+-- checked against what changes.
+-- @tparam table settings all seven top-level fields
+-- @tparam[opt] table options `allow_older`, `force` (see the module), and
+--   `current`: the settings as `get()` returned them, unchanged, when the
+--   caller has them (saves a GET)
+-- @treturn table the settings as the server now holds them
+function ConfigBackup:put(settings, options)
+  if type(settings) ~= "table" then
+    error("vbr: configbackup:put expects a settings table, got " .. type(settings), 2)
+  end
+  options = write_options(options, "put", true)
+  return write(self, settings, options, options.current)
 end
 
 --- `changes` merged into a copy of `base`: objects member by member, arrays
 -- and everything else replaced whole.
 function ConfigBackup.merge(base, changes)
-  local out = ConfigBackup.copy(base)
+  local out = copy(base)
   for key, value in pairs(changes) do
     local current = out[key]
     if type(value) == "table" and not json.is_array(value) and value ~= json.null
         and type(current) == "table" and not json.is_array(current) then
       out[key] = ConfigBackup.merge(current, value)
     else
-      out[key] = ConfigBackup.copy(value)
+      out[key] = copy(value)
     end
   end
   return out
@@ -96,14 +324,16 @@ end
 -- member by member, arrays replaced whole), checks and writes them back in
 -- one PUT. Nothing is sent when the result would not be valid.
 -- @tparam table changes e.g. `{ restorePointsToKeep = 30 }`
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
 -- @treturn table the settings as the server now holds them
-function ConfigBackup:edit(changes)
+function ConfigBackup:edit(changes, options)
   if type(changes) ~= "table" then
     error("vbr: configbackup:edit expects a table of changes, got " .. type(changes), 2)
   end
+  options = write_options(options, "edit")
   local current, err = self:get()
   if not current then return nil, err end
-  return self:put(ConfigBackup.merge(current, changes))
+  return write(self, ConfigBackup.merge(current, changes), options, current)
 end
 
 --- The item of `list` whose `id` is `wanted`, or whose `field` equals it
@@ -200,7 +430,7 @@ function ConfigBackup:plan(current, wanted)
     end
   end
   local client = self.client
-  local settings = ConfigBackup.copy(current)
+  local settings = copy(current)
   local problems, lookups = {}, {}
   local function problem(path, message)
     problems[#problems + 1] = { path = path, message = message }
@@ -272,7 +502,7 @@ function ConfigBackup:plan(current, wanted)
   end
   if wanted.email_to ~= nil then
     local smtp = smtp_of(settings)
-    smtp.recipients = json.array(ConfigBackup.copy(wanted.email_to))
+    smtp.recipients = json.array(copy(wanted.email_to))
     smtp.settingsType = "Custom"
     smtp.isEnabled = true
   end
@@ -282,13 +512,13 @@ function ConfigBackup:plan(current, wanted)
     -- Everything wrong at once: what the model says of the rest as well.
     local reported = {}
     for _, p in ipairs(problems) do reported[p.path] = true end
-    local ok, more = self:check(settings)
-    if not ok and type(more) == "table" and type(more.problems) == "table" then
-      for _, p in ipairs(more.problems) do
+    local ok, more = model.check(settings, client:revision(), current)
+    if not ok then
+      for _, p in ipairs(more) do
         if not reported[p.path] then problem(p.path, p.message) end
       end
     end
-    table.sort(problems, function(a, b) return a.path < b.path end)
+    sort(problems, function(a, b) return a.path < b.path end)
     return nil, client:invalid(problems, "PUT", PATH)
   end
   return settings, lookups
@@ -296,74 +526,85 @@ end
 
 --- Reads the settings, applies `wanted` (see `plan`), checks and writes
 -- them in one PUT. Nothing is sent when anything is wrong.
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
 -- @treturn table the settings as the server now holds them
-function ConfigBackup:change(wanted)
+function ConfigBackup:change(wanted, options)
+  options = write_options(options, "change")
   local current, err = self:get()
   if not current then return nil, err end
-  local settings
-  settings, err = self:plan(current, wanted)
-  if not settings then return nil, err end
-  return self:put(settings)
+  local settings, lookups = self:plan(current, wanted)
+  if not settings then return nil, lookups end
+  return write(self, settings, options, current, lookups)
 end
 
 --- Turns the configuration backup job on.
-function ConfigBackup:enable()
-  return self:change { enabled = true }
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:enable(options)
+  return self:change({ enabled = true }, write_options(options, "enable"))
 end
 
 --- Turns the configuration backup job off.
-function ConfigBackup:disable()
-  return self:change { enabled = false }
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:disable(options)
+  return self:change({ enabled = false }, write_options(options, "disable"))
 end
 
 --- Sets how many restore points to keep (1 to 255).
-function ConfigBackup:set_retention(count)
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:set_retention(count, options)
   if type(count) ~= "number" then
     error("vbr: set_retention expects a number of restore points, got " .. type(count), 2)
   end
-  return self:change { retention = count }
+  return self:change({ retention = count }, write_options(options, "set_retention"))
 end
 
 --- Stores the configuration backup on another repository.
 -- @tparam string repository its name or id, as listed by
 --   `client:repositories()`; scale-out and external repositories are refused
-function ConfigBackup:set_repository(repository)
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:set_repository(repository, options)
   if type(repository) ~= "string" then
     error("vbr: set_repository expects a repository name or id, got " .. type(repository), 2)
   end
-  return self:change { repository = repository }
+  return self:change({ repository = repository }, write_options(options, "set_repository"))
 end
 
 --- Turns encryption on with a password, or off.
 -- @param password the hint or id of an encryption password, as listed by
 --   `client:encryption_passwords()`; or `false` (or `"off"`) to turn
---   encryption off (the password id is kept, the API requires one)
-function ConfigBackup:set_encryption(password)
+--   encryption off (the password id is kept, the API requires one). Off is
+--   refused while the server makes encryption mandatory (it has encryption
+--   passwords or a hardened repository: the next backup would fail) unless
+--   `force = true`.
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:set_encryption(password, options)
   if password ~= false and type(password) ~= "string" then
     error("vbr: set_encryption expects a password hint or id, or false, got "
       .. type(password), 2)
   end
-  return self:change { encryption = password }
+  return self:change({ encryption = password }, write_options(options, "set_encryption"))
 end
 
 --- Sets the schedule.
 -- @param schedule a `vbr.schedule` table, a template name (`"nightly"`) or
 --   text that `vbr.schedule.parse` reads (`"weekdays at 22:00"`)
-function ConfigBackup:set_schedule(schedule)
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:set_schedule(schedule, options)
   if type(schedule) ~= "string" and type(schedule) ~= "table" then
     error("vbr: set_schedule expects a schedule table or text, got " .. type(schedule), 2)
   end
-  return self:change { schedule = schedule }
+  return self:change({ schedule = schedule }, write_options(options, "set_schedule"))
 end
 
 --- Sets the notifications (SNMP and email), merged into the current ones.
 -- @tparam table notifications e.g. `{ SNMPEnabled = false, SMTPSettings =
 --   { isEnabled = true, settingsType = "Custom", recipients = {"a@b.c"} } }`
-function ConfigBackup:set_notifications(notifications)
+-- @tparam[opt] table options `allow_older`, `force` (see the module)
+function ConfigBackup:set_notifications(notifications, options)
   if type(notifications) ~= "table" then
     error("vbr: set_notifications expects a table, got " .. type(notifications), 2)
   end
-  return self:edit { notifications = notifications }
+  return self:edit({ notifications = notifications }, write_options(options, "set_notifications"))
 end
 
 --- The configuration backup session that is running now, if any.

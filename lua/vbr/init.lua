@@ -184,8 +184,9 @@ end
 --- Connects to a server and logs in.
 -- @tparam table options `url` (`https://host[:port]`, port 9419 by
 --   default), `username`, `password` (a string or a function returning it)
---   or `password_file`, `api_version` (default `"1.1-rev0"`; `"auto"` picks
---   the newest both sides speak), `ca_file`, `ca_path`, `pinned_public_key`,
+--   or `password_file`, `api_version` (default `"auto"`: the newest both
+--   sides speak, found at login; or a revision such as `"1.3-rev1"`, see
+--   `configbackup:older_revision`), `ca_file`, `ca_path`, `pinned_public_key`,
 --   `insecure`, `connect_timeout`, `timeout`, `retry`, `max_response_size`,
 --   `user_agent`; inside nginx `nginx = { location =, shared_dict = }` (or
 --   `false` for the blocking libcurl transport), see `vbr.nginx`

@@ -73,17 +73,27 @@ function json.is_null(object, key)
   return keys ~= nil and keys[key] == true and object[key] == nil
 end
 
---- A shallow copy of `t` that keeps its array mark and its remembered nulls.
-function json.copy(t)
+--- A deep copy of `value` that keeps array marks and remembered nulls at
+-- every level; anything but a table comes back as it is. The one deep copy
+-- of the library.
+function json.copy(value)
+  if type(value) ~= "table" then return value end
   local out = {}
-  for key, value in pairs(t) do out[key] = value end
-  local nulls = nulls_of[t]
+  for key, member in pairs(value) do out[key] = json.copy(member) end
+  local nulls = nulls_of[value]
   if nulls then
     local keys = {}
     for key in pairs(nulls) do keys[key] = true end
     nulls_of[out] = keys
   end
-  return setmetatable(out, getmetatable(t))
+  return setmetatable(out, getmetatable(value))
+end
+
+--- True when `value` is a number without a fraction: JSON Schema's
+-- `integer` (10.0 counts, as the API's own parser reads it). The one
+-- integer test of the library.
+function json.is_integer(value)
+  return type(value) == "number" and value == floor(value) and value - 1 ~= value
 end
 
 -- Replaces every `[]` outside strings with the EMPTY_ARRAY mark; cjson would

@@ -1,106 +1,50 @@
 --- The configuration backup settings (`ConfigBackupModel`): what each field
 -- must hold in each API revision.
 --
+-- The fields, their types, formats and enum values come from the official
+-- OpenAPI document of the revision (`vbr.model.schemas`, generated from
+-- them); the rules the server enforces beyond its schema are written here
+-- (`LIMITS`, `check_rules`).
+--
 -- `model.check` reads settings as a user or a server wrote them and returns
--- the copy to send: enum values in the revision's casing whatever casing
--- they came in, `localTime` in the revision's style (or the style the server
--- itself used), arrays marked as arrays, and every field this module does
--- not know left as it was. Every problem is reported with its field path,
--- so that nothing is sent while any is left.
+-- the copy to send: enum values in the spelling of the revision's document
+-- whatever casing they came in, `localTime` as `HH:MM:SS` whatever style it
+-- came in, arrays marked as arrays. A field the revision's schema lacks is
+-- kept when the server itself sent it (a newer server's field) and refused
+-- otherwise, with the field it was probably meant to be. Every problem is
+-- reported with its field path, so that nothing is sent while any is left.
 -- @module vbr.model
 
 local json = require "vbr.json"
 local clock = require "vbr.schedule.clock"
+local revision_lib = require "vbr.revision"
+local schemas = require "vbr.model.schemas"
 
-local type, pairs, ipairs, tostring, floor = type, pairs, ipairs, tostring, math.floor
-local lower, upper, find, format, concat =
-      string.lower, string.upper, string.find, string.format, table.concat
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local lower, find, format, concat, sort, min =
+      string.lower, string.find, string.format, table.concat, table.sort, math.min
+local is_integer, copy = json.is_integer, json.copy
 
 local model = {}
 
-local DAYS = { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
-local MONTHS = { "January", "February", "March", "April", "May", "June", "July",
-                 "August", "September", "October", "November", "December" }
+local ROOT = "ConfigBackupModel"
 
-local BOOLEAN = { kind = "boolean" }
-local UUID = { kind = "uuid" }
-local TIME = { kind = "time" }
-local DAY = { kind = "enum", values = DAYS, day_case = true }
-
-local function enum(values) return { kind = "enum", values = values } end
-
-local DAILY = {
-  kind = "object",
-  required = { "isEnabled" },
-  fields = {
-    isEnabled = BOOLEAN,
-    localTime = TIME,
-    dailyKind = enum { "Everyday", "WeekDays", "SelectedDays" },
-    days = { kind = "array", items = DAY, unique = true },
-  },
+-- What VBR enforces beyond its schema, by field path (`[]`: any item).
+local LIMITS = {
+  -- The schema sets no bounds; VBR accepts 1 to 255.
+  restorePointsToKeep = { min = 1, max = 255 },
+  ["schedule.monthly.dayOfMonth"] = { min = 1, max = 31 },
+  ["notifications.SMTPSettings.recipients[]"] = { email = true },
 }
 
-local MONTHLY = {
-  kind = "object",
-  required = { "isEnabled" },
-  fields = {
-    isEnabled = BOOLEAN,
-    localTime = TIME,
-    dayOfWeek = DAY,
-    dayNumberInMonth = enum { "First", "Second", "Third", "Fourth", "Last", "OnDay" },
-    dayOfMonth = { kind = "integer", min = 1, max = 31 },
-    months = { kind = "array", items = enum(MONTHS), unique = true },
-    isLastDayOfMonth = { kind = "boolean", needs = "has_last_day_of_month" },
-  },
-}
+local INT32 = { min = -2147483648, max = 2147483647 }
 
-local SMTP = {
-  kind = "object",
-  required = { "isEnabled", "recipients", "settingsType", "subject",
-               "notifyOnSuccess", "notifyOnWarning", "notifyOnError" },
-  fields = {
-    isEnabled = BOOLEAN,
-    recipients = { kind = "array", items = { kind = "email" } },
-    settingsType = enum { "Global", "Custom" },
-    subject = { kind = "string" },
-    notifyOnSuccess = BOOLEAN,
-    notifyOnWarning = BOOLEAN,
-    notifyOnError = BOOLEAN,
-  },
-}
+local UUID_PATTERN = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 
---- The shape of `ConfigBackupModel`, common to every revision; the
--- differences are in `vbr.revision`.
-model.CONFIG_BACKUP = {
-  kind = "object",
-  required = { "isEnabled", "backupRepositoryId", "restorePointsToKeep",
-               "notifications", "schedule", "lastSuccessfulBackup", "encryption" },
-  fields = {
-    isEnabled = BOOLEAN,
-    backupRepositoryId = UUID,
-    -- The schema sets no bounds; VBR accepts 1 to 255.
-    restorePointsToKeep = { kind = "integer", min = 1, max = 255 },
-    notifications = {
-      kind = "object",
-      required = { "SNMPEnabled" },
-      fields = { SNMPEnabled = BOOLEAN, SMTPSettings = SMTP },
-    },
-    schedule = {
-      kind = "object",
-      required = { "isEnabled" },
-      fields = { isEnabled = BOOLEAN, daily = DAILY, monthly = MONTHLY },
-    },
-    lastSuccessfulBackup = {
-      kind = "object",
-      fields = { lastSuccessfulTime = { kind = "datetime" }, sessionId = UUID },
-    },
-    encryption = {
-      kind = "object",
-      required = { "isEnabled", "passwordId" },
-      fields = { isEnabled = BOOLEAN, passwordId = UUID },
-    },
-  },
-}
+--- True when `text` is a UUID in its 8-4-4-4-12 hexadecimal form.
+function model.is_uuid(text)
+  return type(text) == "string" and find(text, UUID_PATTERN) ~= nil
+end
 
 local function quoted_list(values)
   local out = {}
@@ -110,135 +54,167 @@ end
 
 local function describe(value)
   if type(value) == "string" then return "'" .. value .. "'" end
+  if value == json.null then return "null" end
   if type(value) == "table" then return json.is_array(value) and "an array" or "an object" end
   return tostring(value)
 end
 
-local function is_integer(value)
-  return type(value) == "number" and value == floor(value)
-    and value > -2147483649 and value < 2147483648
-end
-
 local function is_sequence(value)
-  if type(value) ~= "table" then return false end
+  if type(value) ~= "table" or value == json.null then return false end
   if json.is_array(value) then return true end
   local count = 0
   for _ in pairs(value) do count = count + 1 end
   return count == #value
 end
 
-local UUID_PATTERN = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
-
---- True when `text` is a UUID in its 8-4-4-4-12 hexadecimal form.
-function model.is_uuid(text)
-  return type(text) == "string" and find(text, UUID_PATTERN) ~= nil
+-- A new list: `list` and then `item`.
+local function appended(list, item)
+  local out = {}
+  for i = 1, #list do out[i] = list[i] end
+  out[#list + 1] = item
+  return out
 end
 
--- Checks one value against one field description; returns the value to send
--- (possibly re-cased or re-formatted) and adds problems to `problems`.
-local check_value
+local function is_object(value)
+  return type(value) == "table" and not json.is_array(value)
+end
+
+-- The schema object a node stands for, references followed.
+local function resolve(document, node)
+  while node.ref do node = document[node.ref] end
+  return node
+end
+
+-- The object schema at `names` (a list of property names from the root) in
+-- a document, or nil when the document lacks it.
+local function object_at(document, names)
+  local node = resolve(document, document[ROOT])
+  for _, name in ipairs(names) do
+    local property = node.properties and node.properties[name]
+    if not property then return nil end
+    node = resolve(document, property)
+    if node.type == "array" and node.items then node = resolve(document, node.items) end
+  end
+  return node
+end
+
+local function document_of(facts)
+  local document = schemas[facts.document]
+  if not document then
+    error("vbr.model: no schema for document " .. tostring(facts.document), 3)
+  end
+  return document
+end
+
+-- The oldest known revision whose document has property `name` at `names`,
+-- or nil.
+local function first_revision_with(names, name)
+  for _, revision in ipairs(revision_lib.known()) do
+    local object = object_at(document_of(assert(revision_lib.get(revision))), names)
+    if object and object.properties and object.properties[name] then return revision end
+  end
+  return nil
+end
+
+-- Steps to turn `a` into `b` (Levenshtein distance), case-insensitive.
+local function distance(a, b)
+  a, b = lower(a), lower(b)
+  local previous = {}
+  for j = 0, #b do previous[j] = j end
+  for i = 1, #a do
+    local current = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+    end
+    previous = current
+  end
+  return previous[#b]
+end
+
+-- The known name `name` was most likely meant to be, or nil.
+local function closest(name, properties)
+  local best, best_distance
+  for candidate in pairs(properties) do
+    local d = distance(name, candidate)
+    if d <= 3 and d < #candidate / 2 and (not best_distance or d < best_distance
+        or (d == best_distance and candidate < best)) then
+      best, best_distance = candidate, d
+    end
+  end
+  return best
+end
 
 local function add(problems, path, message)
   problems[#problems + 1] = { path = path, message = message }
 end
 
-local checkers = {}
+local check_value
 
-function checkers.boolean(_, value, path, problems)
-  if type(value) ~= "boolean" then
-    add(problems, path, "must be true or false, not " .. describe(value))
-  end
-  return value
-end
-
-function checkers.string(_, value, path, problems)
+local function check_string(node, value, path, problems, context)
   if type(value) ~= "string" then
     add(problems, path, "must be a string, not " .. describe(value))
-  elseif find(value, "%z") then
-    add(problems, path, "must not contain a NUL character")
+    return value
   end
-  return value
-end
-
-function checkers.email(spec, value, path, problems)
-  checkers.string(spec, value, path, problems)
-  if type(value) == "string" and not find(value, "^[^%s@]+@[^%s@]+$") then
+  if find(value, "%z") then
+    add(problems, path, "must not contain a NUL character")
+    return value
+  end
+  if node.enum then
+    local wanted = lower(value)
+    for _, allowed in ipairs(node.enum) do
+      if lower(allowed) == wanted then return allowed end
+    end
+    add(problems, path, "must be one of " .. quoted_list(node.enum) .. ", not " .. describe(value))
+  elseif node.format == "uuid" then
+    if not model.is_uuid(value) then
+      add(problems, path, "must be a UUID such as 'd4b5e196-f3ad-474c-99bc-dfef051dae07', not "
+        .. describe(value))
+    end
+  elseif node.format == "date-time" then
+    if not find(value, "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d") then
+      add(problems, path, "must be a date and time such as '2026-01-21T10:00:35+01:00', not "
+        .. describe(value))
+    end
+  elseif node.format == "time" then
+    -- Read in any style, written as the schema's format says (HH:MM:SS).
+    local hour, minute = clock.parse(value)
+    if not hour then
+      add(problems, path, "must be a time of day such as '22:00:00' (or 22:00, 10:00 PM), not "
+        .. describe(value))
+      return value
+    end
+    return clock.format_api(hour, minute)
+  end
+  if context.limit and context.limit.email and not find(value, "^[^%s@]+@[^%s@]+$") then
     add(problems, path, "must be an email address such as admin@example.com, not "
       .. describe(value))
   end
   return value
 end
 
-function checkers.uuid(_, value, path, problems)
-  if not model.is_uuid(value) then
-    add(problems, path, "must be a UUID such as 'd4b5e196-f3ad-474c-99bc-dfef051dae07', not "
-      .. describe(value))
-  end
-  return value
-end
-
-function checkers.datetime(_, value, path, problems)
-  if type(value) ~= "string"
-      or not find(value, "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d") then
-    add(problems, path, "must be a date and time such as '2026-01-21T10:00:35+01:00', not "
-      .. describe(value))
-  end
-  return value
-end
-
-function checkers.integer(spec, value, path, problems)
+local function check_integer(node, value, path, problems, context)
+  local limit = context.limit or (node.format == "int32" and INT32) or nil
   if not is_integer(value) then
     add(problems, path, "must be a whole number, not " .. describe(value))
-  elseif value < spec.min or value > spec.max then
-    add(problems, path, format("must be from %d to %d, not %s", spec.min, spec.max,
+  elseif limit and (value < limit.min or value > limit.max) then
+    add(problems, path, format("must be from %d to %d, not %s", limit.min, limit.max,
       tostring(value)))
   end
   return value
 end
 
-function checkers.enum(spec, value, path, problems, context)
-  if type(value) == "string" then
-    local wanted = lower(value)
-    for _, allowed in ipairs(spec.values) do
-      if lower(allowed) == wanted then
-        if spec.day_case and context.revision.day_case == "capitalized" then
-          return (allowed:gsub("^%l", upper))
-        end
-        return allowed
-      end
-    end
-  end
-  local shown = spec.values
-  if spec.day_case and context.revision.day_case == "capitalized" then
-    shown = {}
-    for i, v in ipairs(spec.values) do shown[i] = v:gsub("^%l", upper) end
-  end
-  add(problems, path, "must be one of " .. quoted_list(shown) .. ", not " .. describe(value))
-  return value
-end
-
-function checkers.time(_, value, path, problems, context)
-  local hour, minute = clock.parse(value)
-  if not hour then
-    add(problems, path, "must be a time of day such as "
-      .. clock.format(22, 0, context.time_style) .. ", not " .. describe(value))
-    return value
-  end
-  return clock.format(hour, minute, context.time_style)
-end
-
-function checkers.array(spec, value, path, problems, context)
+local function check_array(node, value, path, problems, context)
   if not is_sequence(value) then
     add(problems, path, "must be an array, not " .. describe(value))
     return value
   end
   local out, seen = json.array(), {}
   for i = 1, #value do
-    local item = check_value(spec.items, value[i], path .. "[" .. i .. "]", problems, context)
-    if spec.unique and type(item) == "string" then
-      if seen[item] then
-        add(problems, path .. "[" .. i .. "]", "repeats " .. describe(item))
-      end
+    local item_path = path .. "[" .. i .. "]"
+    local item = check_value(node.items or {}, value[i], item_path, problems, context, "[]")
+    if node.uniqueItems and type(item) == "string" then
+      if seen[item] then add(problems, item_path, "repeats " .. describe(item)) end
       seen[item] = true
     end
     out[i] = item
@@ -246,33 +222,73 @@ function checkers.array(spec, value, path, problems, context)
   return out
 end
 
-function checkers.object(spec, value, path, problems, context)
-  if type(value) ~= "table" or json.is_array(value) then
+local function check_object(node, value, path, problems, context)
+  if not is_object(value) or value == json.null then
     add(problems, path, "must be an object, not " .. describe(value))
     return value
   end
   local prefix = path == "" and "" or path .. "."
-  for _, name in ipairs(spec.required or {}) do
+  for _, name in ipairs(node.required or {}) do
     if value[name] == nil then add(problems, prefix .. name, "is required") end
   end
-  local out = json.copy(value)       -- keeps unknown fields and nulls
-  for name, field in pairs(spec.fields) do
-    local member = value[name]
-    if member ~= nil then
-      if field.needs and not context.revision[field.needs] then
-        add(problems, prefix .. name, "needs API revision "
-          .. context.first_with[field.needs] .. " or later (this client speaks "
-          .. context.revision.name .. ")")
+  local properties = node.properties or {}
+  local known = context.known
+  local out = copy(value)        -- unknown members and nulls as they are
+  local names = {}
+  for name in pairs(value) do names[#names + 1] = name end
+  sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  for _, name in ipairs(names) do
+    local field_path = prefix .. tostring(name)
+    if properties[name] then
+      local inner_known = is_object(known) and known[name] or nil
+      out[name] = check_value(properties[name], value[name], field_path, problems,
+        context, name, inner_known)
+    elseif not (is_object(known) and known[name] ~= nil) then
+      -- Neither the schema nor the server's own settings have it.
+      local first = type(name) == "string" and first_revision_with(context.names, name)
+      if first and revision_lib.older(context.revision.name, first) then
+        add(problems, field_path, "needs API revision " .. first
+          .. " or later (this client speaks " .. context.revision.name .. ")")
       else
-        out[name] = check_value(field, member, prefix .. name, problems, context)
+        local meant = type(name) == "string" and closest(name, properties)
+        add(problems, field_path, "is not a field of the configuration backup settings in API "
+          .. "revision " .. context.revision.name
+          .. (meant and ("; did you mean '" .. prefix .. meant .. "'?") or ""))
       end
     end
   end
   return out
 end
 
-function check_value(spec, value, path, problems, context)
-  return checkers[spec.kind](spec, value, path, problems, context)
+-- Checks one value against one schema node; returns the value to send
+-- (possibly re-cased or re-formatted) and adds problems to `problems`.
+-- `step` is the property name (or "[]" for an array item) that led here.
+function check_value(node, value, path, problems, context, step, known)
+  node = resolve(context.document, node)
+  local names, limit_path = context.names, context.limit_path
+  local inner = {
+    document = context.document, revision = context.revision,
+    names = names, known = known,
+  }
+  if step then
+    inner.limit_path = limit_path == "" and step
+      or (step == "[]" and limit_path .. step or limit_path .. "." .. step)
+    if step ~= "[]" then inner.names = appended(names, step) end
+  else
+    inner.limit_path = limit_path
+  end
+  inner.limit = LIMITS[inner.limit_path]
+  local kind = node.type or (node.properties and "object")
+  if kind == "object" then return check_object(node, value, path, problems, inner) end
+  if kind == "array" then return check_array(node, value, path, problems, inner) end
+  if kind == "string" then return check_string(node, value, path, problems, inner) end
+  if kind == "integer" then return check_integer(node, value, path, problems, inner) end
+  if kind == "boolean" and type(value) ~= "boolean" then
+    add(problems, path, "must be true or false, not " .. describe(value))
+  elseif kind == "number" and type(value) ~= "number" then
+    add(problems, path, "must be a number, not " .. describe(value))
+  end
+  return value
 end
 
 -- Rules between fields, which no single field can check.
@@ -319,38 +335,55 @@ end
 --- Checks configuration backup settings for one revision.
 -- @tparam table settings the settings, in the API's field names
 -- @tparam table revision facts from `vbr.revision.get`
--- @tparam[opt] string time_style the style of `localTime` to write
---   (`"12h"`, `"24h"`, `"24h_seconds"`); default: the revision's
+-- @tparam[opt] table known the settings as the server sent them (`get()`):
+--   fields there that the revision's schema lacks are kept; without it,
+--   every field the schema lacks is a problem
 -- @treturn[1] table the settings to send
 -- @treturn[2] nil
--- @treturn[2] {{path=,message=},...} the problems, in field order
-function model.check(settings, revision, time_style)
+-- @treturn[2] {{path=,message=},...} the problems, sorted by path
+function model.check(settings, revision, known)
+  if type(revision) ~= "table" or type(revision.name) ~= "string" then
+    error("vbr.model.check: the revision must be facts from vbr.revision.get", 2)
+  end
   local problems = {}
-  local context = {
-    revision = revision,
-    time_style = time_style or revision.time_style,
-    first_with = { has_last_day_of_month = "1.3-rev0" },
-  }
-  local out = check_value(model.CONFIG_BACKUP, settings, "", problems, context)
+  local document = document_of(revision)
+  local context = { document = document, revision = revision, names = {}, limit_path = "" }
+  local out = check_value(document[ROOT], settings, "", problems, context, nil, known)
   if type(settings) == "table" then check_rules(settings, problems) end
   if #problems > 0 then
-    table.sort(problems, function(a, b) return a.path < b.path end)
+    sort(problems, function(a, b) return a.path < b.path end)
     return nil, problems
   end
   return out
 end
 
---- The style of `localTime` in settings read from a server, or nil.
-function model.time_style_of(settings)
-  local schedule = type(settings) == "table" and settings.schedule
-  if type(schedule) ~= "table" then return nil end
-  local half = schedule.daily            -- daily first, then monthly
-  local style = type(half) == "table" and type(half.localTime) == "string"
-    and clock.style_of(half.localTime)
-  if style then return style end
-  half = schedule.monthly
-  return type(half) == "table" and type(half.localTime) == "string"
-    and clock.style_of(half.localTime) or nil
+--- The fields of the configuration backup settings that revision `newer`
+-- has and revision `older` lacks (`"schedule.monthly.isLastDayOfMonth"`),
+-- sorted: what a PUT at `older` cannot carry.
+-- @tparam string older a known revision
+-- @tparam string newer a known revision
+-- @treturn {string,...}
+function model.lacks(older, newer)
+  local old_document = document_of(assert(revision_lib.get(older)))
+  local new_document = document_of(assert(revision_lib.get(newer)))
+  local found = {}
+  local function walk(node, names, path)
+    node = resolve(new_document, node)
+    if node.type == "array" and node.items then node = resolve(new_document, node.items) end
+    if not node.properties then return end
+    local old_object = object_at(old_document, names)
+    for name, property in pairs(node.properties) do
+      local field_path = path == "" and name or path .. "." .. name
+      if not (old_object and old_object.properties and old_object.properties[name]) then
+        found[#found + 1] = field_path
+      else
+        walk(property, appended(names, name), field_path)
+      end
+    end
+  end
+  walk(new_document[ROOT], {}, "")
+  sort(found)
+  return found
 end
 
 return model

@@ -6,8 +6,10 @@
 -- * `name`: the revision string itself;
 -- * `day_case`: casing of `EDayOfWeek`: `"lower"` (`monday`) or
 --   `"capitalized"` (`Monday`);
--- * `time_style`: how `localTime` is written: `"12h"` (`10:00 PM`),
---   `"24h"` (`22:00`) or `"24h_seconds"` (`22:00:00`);
+-- * `document`: the official OpenAPI document that describes it (1.1-rev1
+--   and 1.1-rev2 have none of their own and speak as 1.1-rev0, 1.2-rev0 as
+--   1.2-rev1); `vbr.model.schemas` holds its ConfigBackupModel;
+-- * `vbr`: the first VBR version that speaks it (`"12.3.1"`);
 -- * `has_last_day_of_month`: whether `ScheduleMonthlyModel` has
 --   `isLastDayOfMonth`;
 -- * `grant_type_case`: casing of `ELoginGrantType` (`"lower"`/`"capitalized"`);
@@ -20,42 +22,69 @@
 -- five were checked against their OpenAPI documents.
 -- @module vbr.revision
 
-local type, pairs, error, concat = type, pairs, error, table.concat
+local type, pairs, error, tonumber, tostring, concat =
+      type, pairs, error, tonumber, tostring, table.concat
+local find, gmatch, max = string.find, string.gmatch, math.max
 
 local revision = {}
 
 local V1_1 = {
-  day_case = "lower", time_style = "12h", has_last_day_of_month = false,
+  document = "1.1-rev0", day_case = "lower", has_last_day_of_month = false,
   grant_type_case = "lower", session_job_id_field = "activityId",
   session_type_filter_is_array = false,
 }
 local V1_2 = {
-  day_case = "lower", time_style = "24h", has_last_day_of_month = false,
+  document = "1.2-rev1", day_case = "lower", has_last_day_of_month = false,
   grant_type_case = "lower", session_job_id_field = "jobId",
   session_type_filter_is_array = false,
 }
 local V1_3_REV0 = {
-  day_case = "lower", time_style = "24h", has_last_day_of_month = true,
+  document = "1.3-rev0", day_case = "lower", has_last_day_of_month = true,
   grant_type_case = "lower", session_job_id_field = "jobId",
   session_type_filter_is_array = true,
 }
 local V1_3_REV1 = {
-  day_case = "capitalized", time_style = "24h_seconds", has_last_day_of_month = true,
+  document = "1.3-rev1", day_case = "capitalized", has_last_day_of_month = true,
+  grant_type_case = "capitalized", session_job_id_field = "jobId",
+  session_type_filter_is_array = true,
+}
+local V1_3_REV2 = {
+  document = "1.3-rev2", day_case = "capitalized", has_last_day_of_month = true,
   grant_type_case = "capitalized", session_job_id_field = "jobId",
   session_type_filter_is_array = true,
 }
 
--- Oldest first; the order of `revision.known()` and of error messages.
+-- Oldest first; the order of `revision.known()` and of error messages. The
+-- third column is the first VBR version speaking the revision.
 local KNOWN = {
-  { "1.1-rev0", V1_1 }, { "1.1-rev1", V1_1 }, { "1.1-rev2", V1_1 },
-  { "1.2-rev0", V1_2 }, { "1.2-rev1", V1_2 },
-  { "1.3-rev0", V1_3_REV0 }, { "1.3-rev1", V1_3_REV1 }, { "1.3-rev2", V1_3_REV1 },
+  { "1.1-rev0", V1_1, "12.0" }, { "1.1-rev1", V1_1, "12.1" }, { "1.1-rev2", V1_1, "12.2" },
+  { "1.2-rev0", V1_2, "12.3.0" }, { "1.2-rev1", V1_2, "12.3.1" },
+  { "1.3-rev0", V1_3_REV0, "13.0.0" }, { "1.3-rev1", V1_3_REV1, "13.0.1" },
+  { "1.3-rev2", V1_3_REV2, "13.1" },
 }
 
-local facts_by_name, names = {}, {}
+local facts_by_name, names, first_vbr = {}, {}, {}
 for i = 1, #KNOWN do
   facts_by_name[KNOWN[i][1]] = KNOWN[i][2]
   names[i] = KNOWN[i][1]
+  first_vbr[KNOWN[i][1]] = KNOWN[i][3]
+end
+
+-- "12.3.1.1139" -> {12, 3, 1, 1139}, or nil.
+local function version_numbers(text)
+  if type(text) ~= "string" or not find(text, "^%d+[%d.]*$") then return nil end
+  local numbers = {}
+  for part in gmatch(text, "%d+") do numbers[#numbers + 1] = tonumber(part) end
+  return numbers
+end
+
+-- Whether version `a` comes before `b` (missing parts count as 0).
+local function version_before(a, b)
+  for i = 1, max(#a, #b) do
+    local x, y = a[i] or 0, b[i] or 0
+    if x ~= y then return x < y end
+  end
+  return false
 end
 
 --- The oldest revision with `monthly.isLastDayOfMonth`.
@@ -82,9 +111,39 @@ function revision.get(name)
     return nil, "unknown API revision '" .. name .. "' (known: "
       .. concat(names, ", ") .. ")"
   end
-  local copy = { name = name }
+  local copy = { name = name, vbr = first_vbr[name] }
   for key, value in pairs(facts) do copy[key] = value end
   return copy
+end
+
+--- Whether revision `a` is older than revision `b` (both known).
+function revision.older(a, b)
+  local position = {}
+  for i = 1, #names do position[names[i]] = i end
+  if not position[a] or not position[b] then
+    error("vbr.revision.older: unknown revision " .. tostring(position[a] and b or a), 2)
+  end
+  return position[a] < position[b]
+end
+
+--- The newest known revision a VBR build speaks, from the `buildVersion`
+-- of its serverInfo (`"13.0.1.180"` -> `"1.3-rev1"`).
+-- @treturn[1] string the revision
+-- @treturn[1] boolean true when the build is newer than every VBR this
+--   module knows (it may speak revisions newer than the one returned)
+-- @return[2] nil when the text is no build number or older than VBR 12
+function revision.of_build(build)
+  local numbers = version_numbers(build)
+  if not numbers then return nil end
+  local found
+  for i = 1, #names do
+    if not version_before(numbers, version_numbers(first_vbr[names[i]])) then found = names[i] end
+  end
+  if not found then return nil end
+  -- A newer release line than the newest known one (13.2 or 14 after 13.1).
+  local newest = version_numbers(first_vbr[names[#names]])
+  local line = { numbers[1], numbers[2] or 0 }
+  return found, found == names[#names] and version_before(newest, line)
 end
 
 return revision

@@ -54,7 +54,7 @@ local schedule = {}
 local function read_time(time)
   local hour, minute = clock.parse(time)
   if not hour then return nil, "time: " .. minute end
-  return format("%02d:%02d", hour, minute)
+  return clock.format(hour, minute)
 end
 
 -- Loosely spelt names -> canonical names in calendar order, each once.
@@ -275,9 +275,11 @@ schedule.parse = text.parse
 -- Local server time, plain calendar arithmetic (no time zones, no daylight
 -- saving). Months without the chosen day are skipped (see the module comment).
 -- @tparam table schedule
--- @tparam table from `{year =, month =, day =, hour =, min =}` (hour and min
---   default to 0); a start exactly at `from` is not included, so passing the
---   last result back continues the series
+-- @param[opt] from the point in time, local: an `os.time()` number, a table
+--   `{year =, month =, day =, hour =, min =}` (hour and min default to 0;
+--   what `os.date("*t")` returns will do), or nil for now; a start exactly
+--   at `from` is not included, so passing the last result back continues the
+--   series
 -- @tparam integer count how many, 1..1000
 -- @treturn {string,...} start times as `"YYYY-MM-DD HH:MM"` (empty for an off
 --   schedule), or `nil` and a message

@@ -1,15 +1,19 @@
 -- The configuration backup settings of the documentation's example, written
--- as a server of `revision` would send them (its casing and time style).
+-- as a server of `revision` would send them: its casing, and `localTime` in
+-- the style of its document's examples (which vbr reads, but does not write).
 local json = require "vbr.json"
 local revision_lib = require "vbr.revision"
 
 local DAYS = { "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday" }
 local MONTHS = { "January", "February", "March", "April", "May", "June", "July",
                  "August", "September", "October", "November", "December" }
+-- By document: the style of its examples.
 local TIMES = {
-  ["12h"] = { "10:00 AM", "10:00 PM" },
-  ["24h"] = { "10:00", "22:00" },
-  ["24h_seconds"] = { "10:00:00", "22:00:00" },
+  ["1.1-rev0"] = { "10:00 AM", "10:00 PM" },
+  ["1.2-rev1"] = { "10:00", "22:00" },
+  ["1.3-rev0"] = { "10:00", "22:00" },
+  ["1.3-rev1"] = { "10:00:00", "22:00:00" },
+  ["1.3-rev2"] = { "10:00:00", "22:00:00" },
 }
 
 return function(revision_name)
@@ -21,7 +25,7 @@ return function(revision_name)
   for i, name in ipairs(DAYS) do days[i] = day(name) end
   local months = json.array()
   for i, name in ipairs(MONTHS) do months[i] = name end
-  local times = TIMES[revision.time_style]
+  local times = TIMES[revision.document]
   local monthly = {
     dayOfWeek = day("saturday"), dayNumberInMonth = "Fourth", isEnabled = false,
     localTime = times[2], dayOfMonth = 1, months = months,

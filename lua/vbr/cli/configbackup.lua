@@ -8,8 +8,8 @@ local diff = require "vbr.cli.diff"
 local sessions = require "vbr.cli.sessions"
 local EXIT = require("vbr.env").EXIT
 
-local type, ipairs, tostring, tonumber, io_open, os_date =
-      type, ipairs, tostring, tonumber, io.open, os.date
+local type, pairs, ipairs, tostring, tonumber, io_open, os_date =
+      type, pairs, ipairs, tostring, tonumber, io.open, os.date
 local format, concat, rep = string.format, table.concat, string.rep
 local escape = pretty.escape
 
@@ -25,7 +25,7 @@ end
 
 -- 10.0 (cjson on Lua 5.4) -> "10"
 local function number_text(value)
-  if type(value) == "number" and value % 1 == 0 then return format("%d", value) end
+  if json.is_integer(value) then return format("%d", value) end
   return escape(value)
 end
 
@@ -137,9 +137,18 @@ local function connect_and_get(ctx)
   return client, settings
 end
 
+-- Notes on stderr when the client speaks an older revision than the server
+-- (not with --quiet); returns what `older_revision` said.
+local function note_older(ctx, client)
+  local older = client.configbackup:older_revision()
+  if older and not ctx.quiet then ctx:tell("vbr: note: " .. escape(older.message) .. ".") end
+  return older
+end
+
 local function show(ctx)
   local client, settings, code = connect_and_get(ctx)
   if not client then return code end
+  note_older(ctx, client)
   local last, err = sessions.latest(client)
   if last == nil then return ctx:fail(err) end
   local runs = next_runs(settings, 3)
@@ -161,50 +170,30 @@ end
 
 -- Changing the settings -------------------------------------------------------------
 
--- Checks that the repository and password that `new` names exist and may
--- be used, when they differ from `current` (for settings read from a file).
--- Returns what was looked up (`repositories`, `passwords`), or nil and an
--- error (kind `invalid`, or what the lookup met).
-local function check_references(client, current, new)
-  local problems, lookups = {}, {}
-  local function problem(path, message)
-    problems[#problems + 1] = { path = path, message = message }
+-- Says when --force would override a refusal: an older revision, or rules
+-- the server would take but that cannot work.
+local function hint_force(ctx, err)
+  local forceable = err.kind == "conflict" and err.older ~= nil
+  if err.kind == "invalid" and type(err.problems) == "table" and #err.problems > 0 then
+    forceable = true
+    for _, problem in ipairs(err.problems) do forceable = forceable and problem.forceable end
   end
-  local repository_id = new.backupRepositoryId
-  if type(repository_id) == "string" and repository_id ~= current.backupRepositoryId then
-    local list, err = client:repositories()
-    if not list then return nil, err end
-    lookups.repositories = list
-    local found = find_by_id(list, repository_id)
-    if not found then
-      problem("backupRepositoryId", configbackup.unknown_repository_id(repository_id))
-    else
-      local ok, why = configbackup.can_hold_backup(found)
-      if not ok then problem("backupRepositoryId", why) end
-    end
-  end
-  local old_encryption = type(current.encryption) == "table" and current.encryption or {}
-  local encryption = type(new.encryption) == "table" and new.encryption or {}
-  if encryption.isEnabled == true and type(encryption.passwordId) == "string"
-      and encryption.passwordId ~= old_encryption.passwordId then
-    local list, err = client:encryption_passwords()
-    if not list then return nil, err end
-    lookups.passwords = list
-    if not find_by_id(list, encryption.passwordId) then
-      problem("encryption.passwordId", "no encryption password has the id '"
-        .. encryption.passwordId .. "'")
-    end
-  end
-  if #problems > 0 then return nil, client:invalid(problems) end
-  return lookups
+  if forceable then ctx:tell("vbr: add --force to write anyway") end
 end
 
--- The changes from `current` to what `new` sends, and the body, or nil and
--- the exit code (the refusal reported).
-local function changes_of(ctx, client, current, new)
-  local body, err = client.configbackup:check(new)
-  if not body then return nil, nil, ctx:fail(err) end
-  return diff.compare(current, body), body
+-- The changes from `current` to what `new` sends, the body and the lists
+-- the checks read, or nil and the exit code (the refusal reported). The
+-- library checks what a write would (`options`: allow_older, force).
+local function changes_of(ctx, client, current, new, options)
+  local check_options = { current = current }
+  for key, value in pairs(options or {}) do check_options[key] = value end
+  local body, read = client.configbackup:check(new, check_options)
+  if not body then
+    local code = ctx:fail(read)
+    hint_force(ctx, read)
+    return nil, nil, code
+  end
+  return diff.compare(current, body), body, read
 end
 
 local function print_changes(ctx, current, body, changes, lookups)
@@ -235,10 +224,15 @@ local function changes_json(changes)
   return out
 end
 
--- Shows what `new` changes in `current`, then saves it unless `dry_run`.
-local function propose(ctx, client, current, new, lookups, dry_run)
-  local changes, body, code = changes_of(ctx, client, current, new)
-  if not changes then return code end
+-- Shows what `new` changes in `current`, then saves it unless --dry-run;
+-- --force writes what the library refuses but the server would take.
+local function propose(ctx, client, current, new, lookups, args)
+  local dry_run, force = args.dry_run, args.force or nil
+  local older = note_older(ctx, client)
+  local changes, body, read = changes_of(ctx, client, current, new,
+    { allow_older = force or (dry_run and true) or nil, force = force })
+  if not changes then return read end
+  for name, list in pairs(read) do lookups[name] = lookups[name] or list end
   local report = { changes = changes_json(changes), dryRun = dry_run == true, saved = false }
   if #changes == 0 then
     if ctx.json then return ctx:write_json(report) end
@@ -248,11 +242,17 @@ local function propose(ctx, client, current, new, lookups, dry_run)
   if not ctx.json and not ctx.quiet then print_changes(ctx, current, body, changes, lookups) end
   if dry_run then
     if ctx.json then return ctx:write_json(report) end
-    ctx:info("Dry run: nothing was sent.")
+    ctx:info("Dry run: nothing was sent." .. ((older and #older.lacks > 0 and not force)
+      and " Saving at this older revision needs --force." or ""))
     return EXIT.ok
   end
-  local saved, err = client.configbackup:put(new)
-  if not saved then return ctx:fail(err) end
+  local saved, err = client.configbackup:put(new, { current = current, allow_older = force,
+    force = force })
+  if not saved then
+    local code = ctx:fail(err)
+    hint_force(ctx, err)
+    return code
+  end
   report.saved = true
   if ctx.json then return ctx:write_json(report) end
   ctx:info(format("Saved (%d field%s changed).", #changes, #changes == 1 and "" or "s"))
@@ -296,7 +296,7 @@ local function set(ctx, args)
   if not client then return code end
   local new, lookups = client.configbackup:plan(current, wanted)
   if not new then return ctx:fail(lookups) end
-  return propose(ctx, client, current, new, lookups, args.dry_run)
+  return propose(ctx, client, current, new, lookups, args)
 end
 
 local function read_file(ctx, path)
@@ -326,8 +326,9 @@ local function read_wanted(ctx, path)
   return wanted
 end
 
--- The server's settings and those with the file's applied, checked: client,
--- current, new, lookups; or nil and the exit code.
+-- The server's settings and those with the file's applied: client, current,
+-- new (checked by the library when proposed or compared); or nil and the
+-- exit code.
 local function file_against_server(ctx, path)
   local wanted, code = read_wanted(ctx, path)
   if not wanted then return nil, code end
@@ -335,24 +336,24 @@ local function file_against_server(ctx, path)
   client, current, code = connect_and_get(ctx)
   if not client then return nil, code end
   local new = configbackup.merge(current, wanted)
-  new.lastSuccessfulBackup = configbackup.copy(current.lastSuccessfulBackup)   -- the server's
-  local lookups, err = check_references(client, current, new)
-  if not lookups then return nil, ctx:fail(err) end
-  return client, current, new, lookups
+  new.lastSuccessfulBackup = json.copy(current.lastSuccessfulBackup)   -- the server's
+  return client, current, new
 end
 
 local function apply(ctx, args)
-  local client, current, new, lookups = file_against_server(ctx, args.file)
+  local client, current, new = file_against_server(ctx, args.file)
   if not client then return current end
-  return propose(ctx, client, current, new, lookups, args.dry_run)
+  return propose(ctx, client, current, new, {}, args)
 end
 
 local function compare(ctx, args)
-  local client, current, new, lookups = file_against_server(ctx, args.file)
+  local client, current, new = file_against_server(ctx, args.file)
   if not client then return current end
-  local changes, body, code = changes_of(ctx, client, current, new)
-  if not changes then return code end
-  code = #changes == 0 and EXIT.ok or EXIT.drift
+  -- nothing is written: what only a write would refuse is no reason to stop
+  local changes, body, lookups = changes_of(ctx, client, current, new,
+    { allow_older = true, force = true })
+  if not changes then return lookups end
+  local code = #changes == 0 and EXIT.ok or EXIT.drift
   if ctx.json then return ctx:write_json({ changes = changes_json(changes) }, code) end
   if #changes == 0 then
     ctx:info("No drift: the server has the settings of " .. args.file .. ".")
@@ -462,6 +463,9 @@ local function whole_number(text)
   return number
 end
 
+local FORCE_HELP = "Write even at an older API revision than the server's, or settings that "
+  .. "cannot work (encryption off while it is mandatory)."
+
 function commands.define(add, parser)
   local cb = add(parser, "configbackup cb", "Show, change, compare and run the configuration "
     .. "backup.")
@@ -501,6 +505,7 @@ friday at 23:00", "off") or a template (see 'vbr schedule templates').]])
     .. "turns email on unless --email off.")
     :argname("<a@b,c@d>"):convert(address_list)
   set_command:flag("--dry-run", "Show the change, send nothing.")
+  set_command:flag("--force", FORCE_HELP)
 
   local run_command = add(cb, "run", "Start a configuration backup now.", run)
   run_command:flag("--wait", "Follow the session until it ends; print its log if it failed "
@@ -518,6 +523,7 @@ friday at 23:00", "off") or a template (see 'vbr schedule templates').]])
     .. "those to change; lastSuccessfulBackup is the server's and is ignored.")
   apply_command:argument("file", "The file to read.")
   apply_command:flag("--dry-run", "Show the change, send nothing.")
+  apply_command:flag("--force", FORCE_HELP)
 
   local diff_command = add(cb, "diff", "Compare the server's settings with a JSON file (- for "
     .. "stdin); exit code 0 when they match, 8 when they differ.", compare)

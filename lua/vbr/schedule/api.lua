@@ -2,6 +2,7 @@
 -- Internal to `vbr.schedule`; documented there.
 -- @module vbr.schedule.api
 
+local json = require "vbr.json"
 local revision = require "vbr.revision"
 local words = require "vbr.schedule.words"
 local clock = require "vbr.schedule.clock"
@@ -9,7 +10,8 @@ local check = require "vbr.schedule.check"
 
 local type, pairs, error, tostring = type, pairs, error, tostring
 local getmetatable, setmetatable = getmetatable, setmetatable
-local lower, format, floor = string.lower, string.format, math.floor
+local lower, format = string.lower, string.format
+local copy, is_integer = json.copy, json.is_integer
 
 local DAYS, MONTHS = words.DAYS, words.MONTHS
 local index_of, capitalize = words.index_of, words.capitalize
@@ -24,14 +26,6 @@ local LAST_DAY_FILLER = 31
 local function present(value)
   if type(value) == "userdata" then return nil end
   return value
-end
-
-local function deep_copy(value)
-  if type(value) ~= "table" then return value end
-  local copy = {}
-  for key, item in pairs(value) do copy[key] = deep_copy(item) end
-  -- Keeps array markers such as vbr.json's array_mt.
-  return setmetatable(copy, getmetatable(value))
 end
 
 local function day_name(index, day_case)
@@ -65,20 +59,20 @@ local function all_months()
 end
 
 -- VBR's own defaults (the documents' example), for the half that is not used.
-local function default_daily(style)
+local function default_daily(facts)
   return {
     isEnabled = true,
-    localTime = clock.format(10, 0, style.time_style),
+    localTime = clock.format_api(10, 0),
     dailyKind = "Everyday",
-    days = all_days(style.day_case),
+    days = all_days(facts.day_case),
   }
 end
 
-local function default_monthly(style, facts)
+local function default_monthly(facts)
   local monthly = {
     isEnabled = false,
-    localTime = clock.format(22, 0, style.time_style),
-    dayOfWeek = day_name(6, style.day_case),
+    localTime = clock.format_api(22, 0),
+    dayOfWeek = day_name(6, facts.day_case),
     dayNumberInMonth = "Fourth",
     dayOfMonth = 1,
     months = all_months(),
@@ -87,26 +81,13 @@ local function default_monthly(style, facts)
   return monthly
 end
 
--- The time style and day casing a server used in its own schedule table.
-local function style_of(api_schedule, facts)
-  local style = { time_style = facts.time_style, day_case = facts.day_case }
-  local daily = type(api_schedule.daily) == "table" and api_schedule.daily or {}
-  local monthly = type(api_schedule.monthly) == "table" and api_schedule.monthly or {}
-  style.time_style = clock.style_of(present(daily.localTime))
-    or clock.style_of(present(monthly.localTime)) or style.time_style
-  local sample = type(daily.days) == "table" and daily.days[1] or present(monthly.dayOfWeek)
-  if type(sample) == "string" and sample ~= "" then
-    style.day_case = sample == lower(sample) and "lower" or "capitalized"
-  end
-  return style
-end
-
--- Fields of `base` (if a table) over a copy of `defaults`.
+-- Fields of `base` (if a table) over `defaults`: what the server holds and
+-- this module does not set stays as it is, a remembered null included.
 local function merged(defaults, base)
   if type(base) ~= "table" then return defaults end
-  local result = deep_copy(base)
+  local result = copy(base)
   for key, value in pairs(defaults) do
-    if present(result[key]) == nil then result[key] = value end
+    if result[key] == nil and not json.is_null(result, key) then result[key] = value end
   end
   return result
 end
@@ -139,16 +120,14 @@ function api.render(schedule, revision_name, options)
   local ok, problems = check.validate(schedule, revision_name)
   if not ok then return nil, check.join(problems) end
 
-  local style = like and style_of(like, facts)
-    or { time_style = facts.time_style, day_case = facts.day_case }
-  local out = like and deep_copy(like) or {}
+  local out = like and copy(like) or {}
   out.isEnabled = schedule.kind ~= "off"
-  out.daily = merged(default_daily(style), like and like.daily)
-  out.monthly = merged(default_monthly(style, facts), like and like.monthly)
+  out.daily = merged(default_daily(facts), like and like.daily)
+  out.monthly = merged(default_monthly(facts), like and like.monthly)
   if schedule.kind == "off" then return out end
 
   local hour, minute = clock.parse_canonical(schedule.time)
-  local time = clock.format(hour, minute, style.time_style)
+  local time = clock.format_api(hour, minute)
   local daily, monthly = out.daily, out.monthly
   daily.isEnabled = schedule.kind == "daily"
   monthly.isEnabled = schedule.kind == "monthly"
@@ -156,7 +135,7 @@ function api.render(schedule, revision_name, options)
     daily.localTime = time
     daily.dailyKind = daily_kind(schedule.days)
     daily.days = ordered_list(schedule.days, DAYS, function(i)
-      return day_name(i, style.day_case)
+      return day_name(i, facts.day_case)
     end, daily.days)
     return out
   end
@@ -168,7 +147,7 @@ function api.render(schedule, revision_name, options)
   local is_last_day = schedule.day == "last"
   if schedule.ordinal then
     monthly.dayNumberInMonth = capitalize(schedule.ordinal)
-    monthly.dayOfWeek = day_name(index_of(DAYS, schedule.weekday), style.day_case)
+    monthly.dayOfWeek = day_name(index_of(DAYS, schedule.weekday), facts.day_case)
   else
     monthly.dayNumberInMonth = "OnDay"
     monthly.dayOfMonth = is_last_day and LAST_DAY_FILLER or schedule.day
@@ -187,7 +166,7 @@ local function read_time(half, path)
   if time == nil then return nil, path .. ".localTime: missing" end
   local hour, minute = clock.parse(time)
   if not hour then return nil, path .. ".localTime: " .. minute end
-  return format("%02d:%02d", hour, minute)
+  return clock.format(hour, minute)
 end
 
 -- A list of names in any casing -> canonical names, refusing repeats.
@@ -265,7 +244,7 @@ local function read_monthly(monthly)
     schedule.day = "last"
   else
     local day = present(monthly.dayOfMonth)
-    if type(day) ~= "number" or day ~= floor(day) or day < 1 or day > 31 then
+    if not is_integer(day) or day < 1 or day > 31 then
       return nil, "monthly.dayOfMonth: expected a day 1-31, got " .. tostring(day)
     end
     schedule.day = day

@@ -5,11 +5,14 @@
 -- `os.time`, so no time zone, no daylight saving and no 32-bit limits.
 -- @module vbr.schedule.calendar
 
+local json = require "vbr.json"
 local words = require "vbr.schedule.words"
 local clock = require "vbr.schedule.clock"
 local check = require "vbr.schedule.check"
 
-local type, error, tostring = type, error, tostring
+local is_integer = json.is_integer
+
+local type, error, tostring, pcall, os_date = type, error, tostring, pcall, os.date
 local floor, format = math.floor, string.format
 
 local DAYS, MONTHS, ORDINALS, index_of = words.DAYS, words.MONTHS, words.ORDINALS, words.index_of
@@ -69,12 +72,16 @@ local function monthly_run_day(schedule, year, month)
   return first + 7 * (index_of(ORDINALS, schedule.ordinal) - 1)
 end
 
-local function is_integer(value)
-  return type(value) == "number" and value == floor(value)
-end
-
 -- `from` checked and completed (hour and min default to 0), or nil, message.
+-- A number is an `os.time()` value, nil is now (both local time).
 local function read_from(from)
+  if from == nil or type(from) == "number" then
+    local ok, point = pcall(os_date, "*t", from)
+    if not ok or type(point) ~= "table" then
+      return nil, "from: " .. tostring(from) .. " is no point in time os.date can read"
+    end
+    from = point
+  end
   local year, month, day = from.year, from.month, from.day
   local hour, minute = from.hour or 0, from.min or 0
   if not is_integer(year) or year < 1 or year > 9999 then
@@ -144,8 +151,9 @@ function calendar.next_runs(schedule, from, count)
   if type(schedule) ~= "table" then
     error("vbr.schedule.next_runs: the schedule must be a table, got " .. type(schedule), 2)
   end
-  if type(from) ~= "table" then
-    error("vbr.schedule.next_runs: from must be a table {year=, month=, day=, hour=, min=}, got "
+  if from ~= nil and type(from) ~= "table" and type(from) ~= "number" then
+    error("vbr.schedule.next_runs: from must be an os.time() number, a table {year=, month=, "
+      .. "day=, hour=, min=} such as os.date(\"*t\") gives, or nil for now, got "
       .. type(from), 2)
   end
   if type(count) ~= "number" then

@@ -3,13 +3,15 @@
 -- @module vbr.schedule.check
 
 local revision = require "vbr.revision"
+local json = require "vbr.json"
 local words = require "vbr.schedule.words"
 local clock = require "vbr.schedule.clock"
 
 local type, pairs, tostring, error = type, pairs, tostring, error
 local sort, concat = table.sort, table.concat
-local format, floor = string.format, math.floor
+local format = string.format
 
+local is_integer = json.is_integer
 local DAYS, MONTHS, ORDINALS, index_of = words.DAYS, words.MONTHS, words.ORDINALS, words.index_of
 
 local check = {}
@@ -27,10 +29,6 @@ local LONGEST_MONTH = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 local function show(value)
   if type(value) == "string" then return format("%q", value) end
   return tostring(value)
-end
-
-local function is_integer(value)
-  return type(value) == "number" and value == floor(value)
 end
 
 local function check_time(time, add)

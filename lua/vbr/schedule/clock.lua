@@ -1,12 +1,15 @@
---- Times of day: reading every form the API revisions use, writing each.
+--- Times of day: reading every form people and the API revisions use, and
+-- writing the two this library writes. The one place for both.
 -- Used by `vbr.schedule` and `vbr.model`.
 --
--- Styles: `"12h"` (`10:00 PM`, 1.1), `"24h"` (`22:00`, 1.2 and 1.3-rev0),
--- `"24h_seconds"` (`22:00:00`, 1.3-rev1 on). The schedule table itself
--- always holds the `"24h"` form with two-digit hours (`"06:30"`).
+-- Read: `"12h"` (`10:00 PM`, the 1.1 documents' examples), `"24h"`
+-- (`22:00`, 1.2 and 1.3-rev0 examples), `"24h_seconds"` (`22:00:00`).
+-- Written: the schedule table holds `"HH:MM"` (`format`); the API is sent
+-- `"HH:MM:SS"` (`format_api`) in every revision, since every document's
+-- schema declares `localTime` as `format: time` (README, revision notes).
 -- @module vbr.schedule.clock
 
-local type, tonumber, tostring, error = type, tonumber, tostring, error
+local type, tonumber = type, tonumber
 local format, match, upper = string.format, string.match, string.upper
 
 local clock = {}
@@ -76,36 +79,18 @@ function clock.parse_canonical(text)
   return hour, minute
 end
 
---- Style of a time string (`"12h"`, `"24h"`, `"24h_seconds"`), or nil when
--- it is not a time.
-local styles, styles_count = {}, 0     -- style_of's answers (false: none)
-
-function clock.style_of(text)
-  local style = styles[text]
-  if style ~= nil then return style or nil end
-  local hour, _, parsed = clock.parse(text)
-  style = hour and parsed or false
-  if type(text) == "string" then        -- every get() asks for the same few
-    if styles_count >= 64 then styles, styles_count = {}, 0 end
-    styles[text], styles_count = style, styles_count + 1
-  end
-  return style or nil
-end
-
---- Writes a time in one style.
+--- The schedule table's form of a time, `"HH:MM"` (`"06:30"`).
 -- @tparam integer hour 0-23
 -- @tparam integer minute 0-59
--- @tparam string style `"12h"`, `"24h"` or `"24h_seconds"`
-function clock.format(hour, minute, style)
-  if style == "24h" then return format("%02d:%02d", hour, minute) end
-  if style == "24h_seconds" then return format("%02d:%02d:00", hour, minute) end
-  if style == "12h" then
-    -- .NET's en-US short time: no leading zero, 12 for noon and midnight.
-    local twelve = hour % 12
-    if twelve == 0 then twelve = 12 end
-    return format("%d:%02d %s", twelve, minute, hour < 12 and "AM" or "PM")
-  end
-  error("vbr.schedule.clock.format: unknown time style " .. tostring(style), 2)
+function clock.format(hour, minute)
+  return format("%02d:%02d", hour, minute)
+end
+
+--- The API's form of a time, `"HH:MM:SS"` (`"06:30:00"`), for every revision.
+-- @tparam integer hour 0-23
+-- @tparam integer minute 0-59
+function clock.format_api(hour, minute)
+  return format("%02d:%02d:00", hour, minute)
 end
 
 return clock

@@ -107,6 +107,12 @@ local function time_format(document)
   return TIME_FORMATS[document.time_format]
 end
 
+-- localTime as a revision reads it: its examples' style, or the schema's
+-- own `format: time` (HH:MM:SS), which every revision declares.
+local function parse_time(document, text)
+  return time_format(document).parse(text) or TIME_FORMATS["HH:MM:SS"].parse(text)
+end
+
 -- Walks the day and time fields of a settings record, replacing each value.
 local function convert_schedule(record, convert_day, convert_time)
   local schedule = record.schedule
@@ -195,8 +201,9 @@ function configbackup.validate(document, body)
     revision = document.revision,
     formats = {
       time = function(text)
-        return fmt.parse(text) ~= nil,
-          format('must be a time written like "%s" in revision %s', fmt.example, document.revision)
+        return parse_time(document, text) ~= nil,
+          format('must be a time written like "%s" or "HH:MM:SS" in revision %s', fmt.example,
+            document.revision)
       end,
     },
   })
@@ -216,11 +223,10 @@ function configbackup.put(req)
   if problem then return http.bad_request(problem.path, problem.message) end
   local refusal = check_rules(body)
   if refusal then return refusal end
-  local fmt = time_format(req.document)
   local record = state.copy(body)
   record.lastSuccessfulBackup = nil      -- read-only: the server keeps its own
   for name in pairs(state.settings.extra_fields) do record[name] = nil end
-  convert_schedule(record, string.lower, fmt.parse)
+  convert_schedule(record, string.lower, function(text) return parse_time(req.document, text) end)
   state.config_backup = record
   state.last_put_body = req.body
   return http.json(200, configbackup.render(req.document))

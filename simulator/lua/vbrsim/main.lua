@@ -30,6 +30,7 @@ function main.init(options)
   -- Handlers register their reset hooks when loaded.
   require "vbrsim.router"
   require "vbrsim.admin"
+  require("vbrsim.recorder").path = options.request_log
   state.init(registry, read_settings(options.settings_file))
 end
 

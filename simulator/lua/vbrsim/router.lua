@@ -11,6 +11,7 @@ local inventory = require "vbrsim.inventory"
 local configbackup = require "vbrsim.configbackup"
 local sessions = require "vbrsim.sessions"
 local openapi = require "vbrsim.openapi"
+local recorder = require "vbrsim.recorder"
 
 local router = {}
 
@@ -251,6 +252,7 @@ function router.handle()
   ngx.update_time()
   local method, path = ngx.req.get_method(), ngx.var.uri
   count(method, path)
+  recorder.record(method, path)
   local delay = faults.take("delay", method, path)
   if delay then ngx.sleep(delay.ms / 1000) end
   local fault = faults.take(faults.answer_kinds, method, path)

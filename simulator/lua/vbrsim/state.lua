@@ -23,6 +23,7 @@ local DEFAULT_SETTINGS = {
   strict_unknown_fields = true,         -- refuse body properties the revision's schema lacks
   backup_outcome = "auto",              -- auto | Success | Warning | Failed
   extra_fields = json.object(),         -- extra top-level configBackup fields, as a newer server
+  record_requests = false,              -- append each API request to DIR/requests.jsonl
 }
 
 local SETTING_CHOICES = {
