@@ -64,6 +64,23 @@ describe("vbr.core", function()
     assert.is_string(core._VERSION)
     assert.matches("^%d+%.%d+%.%d+", core._VERSION)
     assert.same({ "1.3-rev2", "1.3-rev1", "1.3-rev0", "1.2-rev1", "1.1-rev0" }, core.revisions)
+    -- every one known, with the document it was checked against (vbr.revision's list)
+    local documents = {}
+    for i, known in ipairs(core.all_revisions) do
+      documents[i] = known.name .. "=" .. known.document
+    end
+    assert.same({ "1.3-rev2=1.3-rev2", "1.3-rev1=1.3-rev1", "1.3-rev0=1.3-rev0",
+                  "1.2-rev1=1.2-rev1", "1.2-rev0=1.2-rev1", "1.1-rev2=1.1-rev0",
+                  "1.1-rev1=1.1-rev0", "1.1-rev0=1.1-rev0" }, documents)
+  end)
+
+  it("tells a JSON content type, for the Lua layer too", function()
+    for ct, json in pairs { ["application/json"] = true, ["application/json; charset=utf-8"] = true,
+                            ["APPLICATION/PROBLEM+JSON"] = true, ["text/html"] = false,
+                            ["text/plain; note=json"] = false, [""] = false } do
+      assert.equal(json, core.is_json_type(ct), ct)
+    end
+    assert.is_false(core.is_json_type(nil))
   end)
 
   it("has a monotonic clock and a sleep", function()
