@@ -1,7 +1,8 @@
 -- The transport contract (src/engine.h), the same cases against every
 -- transport: login, a refresh under load, a re-login, retries and
--- Retry-After, a POST never resent, timeouts, the 16 MiB cap, redirects
--- refused. Each transport runs against a simulator of its own.
+-- Retry-After, a POST never resent, timeouts, the size cap (the step's
+-- max_response_size: 16 MiB by default, 1 MiB here), redirects refused.
+-- Each transport runs against a simulator of its own.
 --
 -- Adding a transport (the libcurl multi one, say) is one entry in
 -- TRANSPORTS: `start(sim)` returns an object with
@@ -157,9 +158,10 @@ for _, transport in ipairs(TRANSPORTS) do
       assert.equal(1, count("POST /api/v1/configBackup/backup"))
     end)
 
-    it("refuses an answer above 16 MiB", function()
+    it("refuses an answer above the cap", function()
+      local kib = conformance.OPTIONS.max_response_size / 1024
       sim:fault { kind = "raw", status = 200, path = "/api/v1/serverInfo", body = "{\"a\":\"",
-                  parts = { { text = ("x"):rep(1024), count = 16 * 1024 + 1 }, { text = "\"}" } } }
+                  parts = { { text = ("x"):rep(1024), count = kib + 1 }, { text = "\"}" } } }
       local r = t.request("GET", "/api/v1/serverInfo")
       assert.equal("http", r.err.kind)
       assert.matches("response too large", r.err.message, 1, true)
