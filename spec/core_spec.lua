@@ -64,6 +64,23 @@ describe("vbr.core", function()
     assert.is_string(core._VERSION)
     assert.matches("^%d+%.%d+%.%d+", core._VERSION)
     assert.same({ "1.3-rev2", "1.3-rev1", "1.3-rev0", "1.2-rev1", "1.1-rev0" }, core.revisions)
+    -- every one known, with the document it was checked against (vbr.revision's list)
+    local documents = {}
+    for i, known in ipairs(core.all_revisions) do
+      documents[i] = known.name .. "=" .. known.document
+    end
+    assert.same({ "1.3-rev2=1.3-rev2", "1.3-rev1=1.3-rev1", "1.3-rev0=1.3-rev0",
+                  "1.2-rev1=1.2-rev1", "1.2-rev0=1.2-rev1", "1.1-rev2=1.1-rev0",
+                  "1.1-rev1=1.1-rev0", "1.1-rev0=1.1-rev0" }, documents)
+  end)
+
+  it("tells a JSON content type, for the Lua layer too", function()
+    for ct, json in pairs { ["application/json"] = true, ["application/json; charset=utf-8"] = true,
+                            ["APPLICATION/PROBLEM+JSON"] = true, ["text/html"] = false,
+                            ["text/plain; note=json"] = false, [""] = false } do
+      assert.equal(json, core.is_json_type(ct), ct)
+    end
+    assert.is_false(core.is_json_type(nil))
   end)
 
   it("has a monotonic clock and a sleep", function()
@@ -101,6 +118,22 @@ describe("vbr.core", function()
     it("name the allowed values of api_version", function()
       assert.has_error(function() core.new(with { api_version = "v1" }) end,
         'vbr: option \'api_version\' must be "auto" or a revision like "1.1-rev0" (got "v1")')
+      -- numbers that overflow are no revision either
+      for _, v in ipairs { "99999999999.1-rev1", "1.99999999999-rev1", "1.1-rev4294967297",
+                           "65536.1-rev0" } do
+        assert.has_error(function() core.new(with { api_version = v }) end,
+          'vbr: option \'api_version\' must be "auto" or a revision like "1.1-rev0" (got "'
+          .. v .. '")')
+      end
+      assert.equal("65535.1-rev0", core.new(with { api_version = "65535.1-rev0" }):api_version())
+    end)
+
+    it("refuse a port that is not 1..65535", function()
+      for _, url in ipairs { "https://h:0", "https://h:65536", "https://h:x", "https://h:",
+                             "https://h:99999999999", "https://[::1]x" } do
+        assert.has_error(function() core.new(with { url = url }) end,
+          'vbr: option \'url\' must look like https://host[:port] (got "' .. url .. '")')
+      end
     end)
 
     it("require url, username and exactly one password source", function()
@@ -502,6 +535,46 @@ describe("vbr.core", function()
       assert.is_nil(step.body)
       assert.equal("done", job:next(answer(200, "{}")).action)
       assert.equal("login", c:begin("GET", "/api/v1/serverInfo"):next().purpose)
+    end)
+
+    it("survives the client closed or left to the collector between steps", function()
+      -- a password given as a string is scrubbed from server text; close()
+      -- must leave no hook to the client behind for the job still alive
+      local c = offline()
+      local job = c:begin("GET", "/api/v1/configBackup")
+      job:next()
+      c:close()
+      local step = job:next(veeam_error(401, "AccessDenied", "bad password Canned p@ss&=%"))
+      assert.equal("fail", step.action)
+      assert.equal("client is closed", step.err.message)
+      local orphan = offline():begin("GET", "/api/v1/serverInfo")   -- held by its job only
+      collectgarbage("collect")
+      collectgarbage("collect")
+      assert.equal("login", orphan:next().purpose)
+      assert.equal("call", orphan:next(token_answer("AT-o", "RT-o")).purpose)
+    end)
+
+    it("refuses a password function's answer with NUL, like the option", function()
+      local c = offline { password = function() return "pw\0tail" end }
+      local step = c:begin_login():next()
+      assert.equal("fail", step.action)
+      note(step.err)
+      assert.equal("auth", step.err.kind)
+      assert.equal("the password function returned a string with NUL", step.err.message)
+    end)
+
+    it("names the limit a token answer went beyond", function()
+      local c = offline()
+      local job = c:begin_login()
+      job:next()
+      local step = job:next(token_answer(("T"):rep(1024 * 1024), "RT"))
+      assert.equal("fail", step.action)
+      assert.equal("decode", step.err.kind)
+      assert.equal("token answer with a token longer than the 65536 bytes vbr accepts",
+        step.err.message)
+      job = c:begin_login()
+      job:next()
+      assert.equal("done", job:next(token_answer(("T"):rep(65536), "RT")).action)
     end)
 
     it("raises on misuse of job:next", function()
@@ -1076,6 +1149,32 @@ describe("vbr.core", function()
       assert.matches("larger than max_response_size (200 bytes)", err.message, 1, true)
     end)
 
+    it("names libcurl's limit when a response header line is too long", function()
+      local c = client()
+      assert(c:login())
+      s:fault { kind = "raw", status = 200, headers = { ["X-Long"] = ("a"):rep(110 * 1024) },
+                body = "{}", path = "/api/v1/serverInfo" }
+      local res, err = c:request("GET", "/api/v1/serverInfo")
+      assert.is_nil(res)
+      note(err)
+      assert.equal("network", err.kind)
+      assert.matches("a response header line longer than the 102400 bytes libcurl accepts",
+        err.message, 1, true)
+      assert.is_nil(err.message:find("Out of memory", 1, true))
+    end)
+
+    it("refuses a token answer beyond its limit, saying so", function()
+      s:fault { kind = "raw", status = 200, path = "/api/oauth2/token",
+                body = '{"expires_in":900,"access_token":"',
+                parts = { { text = "A", count = 1024 * 1024 }, { text = '"}' } } }
+      local ok, err = client():login()
+      assert.is_nil(ok)
+      note(err)
+      assert.equal("decode", err.kind)
+      assert.equal("token answer with a token longer than the 65536 bytes vbr accepts",
+        err.message)
+    end)
+
     it("negotiates api_version auto with an older server", function()
       s:config { max_revision = "1.2-rev1" }
       local c = client { api_version = "auto" }
@@ -1135,6 +1234,74 @@ describe("vbr.core", function()
       assert.is_nil(note(err))
       assert.equal(200, res.status)
       stalled:close()
+    end)
+
+    describe("a password function called during a re-login", function()
+      -- tokens dead at the server and the refresh refused: the next request
+      -- logs in with the password again, calling the function
+      local function relogin(on_relogin)
+        local c, armed
+        c = client { password = function()
+          if armed then return on_relogin(c) end
+          return s.users.admin.password
+        end }
+        assert(c:request("GET", "/api/v1/serverInfo"))
+        armed = true
+        s:expire_tokens()
+        s:fault { kind = "refuse_refresh" }
+        return c
+      end
+
+      it("may close the client: the request fails, nothing crashes", function()
+        local c = relogin(function(self)
+          self:close()
+          return s.users.admin.password
+        end)
+        local res, err = c:request("GET", "/api/v1/configBackup")
+        assert.is_nil(res)
+        note(err)
+        assert.equal("client is closed", err.message)
+        assert.equal("vbr.core client (closed)", tostring(c))
+        assert.has_error(function() c:request("GET", "/x") end, "vbr: client is closed")
+      end)
+
+      it("may collect garbage", function()
+        local c = relogin(function()
+          collectgarbage("collect")
+          collectgarbage("collect")
+          return s.users.admin.password
+        end)
+        assert.is_nil(select(2, c:request("GET", "/api/v1/configBackup")))
+        assert.equal(2, c:stats().logins)
+      end)
+
+      it("may send a request with the same client, from a coroutine that is then collected",
+        function()
+        local depth, inner = 0, nil
+        local c = relogin(function(self)
+          depth = depth + 1
+          if depth == 1 then
+            coroutine.wrap(function() inner = { self:request("GET", "/api/v1/serverInfo") } end)()
+            collectgarbage("collect")
+          end
+          return s.users.admin.password
+        end)
+        local res, err = c:request("GET", "/api/v1/configBackup")
+        assert.is_nil(note(err))
+        assert.equal(200, res.status)
+        assert.is_true(res.json.isEnabled)            -- decoded after the nested call
+        assert.equal(200, inner[1].status)
+        assert.equal(2, depth)
+      end)
+
+      it("may raise: a login error without its message", function()
+        local c = relogin(function() error("vault says: hunter2 " .. s.users.admin.password) end)
+        local res, err = c:request("GET", "/api/v1/configBackup")
+        assert.is_nil(res)
+        note(err)
+        assert.equal("auth", err.kind)
+        assert.equal("the password function raised an error", err.message)
+      end)
     end)
 
     it("reports a refused connection as a retryable network error", function()

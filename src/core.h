@@ -122,6 +122,7 @@ int core_push_response(lua_State *L, const vbr_response *r,
                        const char *method, const char *path, int decode);
 const vbr_step *core_answer_at_once(vbr_job *job, const vbr_step *s);
 void core_sleep_seconds(double s);
+int core_is_json(lua_State *L);
 
 /* core_step.c */
 extern const luaL_Reg core_step_methods[];

@@ -488,6 +488,8 @@ static client *check_blocking_client(lua_State *L)
     return c;
 }
 
+/* The one test of a JSON media type (core.is_json_type for the Lua layer):
+ * "json" in the type before its parameters, any case. */
 static int is_json_type(const char *ct)
 {
     size_t i;
@@ -497,6 +499,13 @@ static int is_json_type(const char *ct)
         if (strncasecmp(ct + i, "json", 4) == 0)
             return 1;
     return 0;
+}
+
+/* core.is_json_type(content_type) -> boolean */
+int core_is_json(lua_State *L)
+{
+    lua_pushboolean(L, is_json_type(luaL_optstring(L, 1, NULL)));
+    return 1;
 }
 
 /* Push {status, body, content_type, json}.  When a JSON body does not

@@ -70,6 +70,7 @@ static const luaL_Reg module_functions[] = {
     {"new", core_new},
     {"is_error", core_is_error},
     {"error", core_error},
+    {"is_json_type", core_is_json},
     {"monotonic", core_monotonic},
     {"sleep", core_sleep},
     {NULL, NULL}

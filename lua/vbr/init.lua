@@ -28,7 +28,6 @@ local session_lib = require "vbr.session"
 
 local type, tostring, setmetatable, error, ipairs = type, tostring, setmetatable, error, ipairs
 local concat = table.concat
-local find, lower, match = string.find, string.lower, string.match
 
 local vbr = {
   _VERSION = core._VERSION,
@@ -70,10 +69,8 @@ function Client:invalid(problems, method, path)   -- luacheck: no unused args
   }
 end
 
--- A JSON content type, as the core tells it (src/core_client.c, is_json_type).
-local function is_json_type(content_type)
-  return content_type ~= nil and find(lower(match(content_type, "^[^;]*")), "json", 1, true) ~= nil
-end
+-- A JSON content type, as the core tells it.
+local is_json_type = core.is_json_type
 
 --- Sends one request and decodes the answer.
 -- @tparam string method `"GET"`, `"PUT"`, `"POST"`...

@@ -8,7 +8,8 @@
 --   `"capitalized"` (`Monday`);
 -- * `document`: the official OpenAPI document that describes it (1.1-rev1
 --   and 1.1-rev2 have none of their own and speak as 1.1-rev0, 1.2-rev0 as
---   1.2-rev1); `vbr.model.schemas` holds its ConfigBackupModel;
+--   1.2-rev1: the core's revision table says so); `vbr.model.schemas` holds
+--   its ConfigBackupModel;
 -- * `vbr`: the first VBR version that speaks it (`"12.3.1"`);
 -- * `has_last_day_of_month`: whether `ScheduleMonthlyModel` has
 --   `isLastDayOfMonth`;
@@ -18,9 +19,11 @@
 -- * `session_type_filter_is_array`: whether `GET /sessions` takes an array
 --   in `typeFilter`.
 --
--- 1.1-rev1 and 1.1-rev2 behave as 1.1-rev0, 1.2-rev0 as 1.2-rev1; the other
--- five were checked against their OpenAPI documents.
+-- The revisions and their documents are the core's (`vbr.core.all_revisions`,
+-- the table the engine's "auto" picks from); their facts are here.
 -- @module vbr.revision
+
+local core = require "vbr.core"
 
 local type, pairs, error, tonumber, tostring, concat =
       type, pairs, error, tonumber, tostring, table.concat
@@ -29,45 +32,43 @@ local find, gmatch, max = string.find, string.gmatch, math.max
 local revision = {}
 
 local V1_1 = {
-  document = "1.1-rev0", day_case = "lower", has_last_day_of_month = false,
+  day_case = "lower", has_last_day_of_month = false,
   grant_type_case = "lower", session_job_id_field = "activityId",
   session_type_filter_is_array = false,
 }
 local V1_2 = {
-  document = "1.2-rev1", day_case = "lower", has_last_day_of_month = false,
+  day_case = "lower", has_last_day_of_month = false,
   grant_type_case = "lower", session_job_id_field = "jobId",
   session_type_filter_is_array = false,
 }
 local V1_3_REV0 = {
-  document = "1.3-rev0", day_case = "lower", has_last_day_of_month = true,
+  day_case = "lower", has_last_day_of_month = true,
   grant_type_case = "lower", session_job_id_field = "jobId",
   session_type_filter_is_array = true,
 }
 local V1_3_REV1 = {
-  document = "1.3-rev1", day_case = "capitalized", has_last_day_of_month = true,
-  grant_type_case = "capitalized", session_job_id_field = "jobId",
-  session_type_filter_is_array = true,
-}
-local V1_3_REV2 = {
-  document = "1.3-rev2", day_case = "capitalized", has_last_day_of_month = true,
+  day_case = "capitalized", has_last_day_of_month = true,
   grant_type_case = "capitalized", session_job_id_field = "jobId",
   session_type_filter_is_array = true,
 }
 
--- Oldest first; the order of `revision.known()` and of error messages. The
--- third column is the first VBR version speaking the revision.
-local KNOWN = {
-  { "1.1-rev0", V1_1, "12.0" }, { "1.1-rev1", V1_1, "12.1" }, { "1.1-rev2", V1_1, "12.2" },
-  { "1.2-rev0", V1_2, "12.3.0" }, { "1.2-rev1", V1_2, "12.3.1" },
-  { "1.3-rev0", V1_3_REV0, "13.0.0" }, { "1.3-rev1", V1_3_REV1, "13.0.1" },
-  { "1.3-rev2", V1_3_REV2, "13.1" },
+-- The facts of each revision, and the first VBR version speaking it.
+local FACTS = {
+  ["1.1-rev0"] = { V1_1, "12.0" }, ["1.1-rev1"] = { V1_1, "12.1" }, ["1.1-rev2"] = { V1_1, "12.2" },
+  ["1.2-rev0"] = { V1_2, "12.3.0" }, ["1.2-rev1"] = { V1_2, "12.3.1" },
+  ["1.3-rev0"] = { V1_3_REV0, "13.0.0" }, ["1.3-rev1"] = { V1_3_REV1, "13.0.1" },
+  ["1.3-rev2"] = { V1_3_REV1, "13.1" },
 }
 
-local facts_by_name, names, first_vbr = {}, {}, {}
-for i = 1, #KNOWN do
-  facts_by_name[KNOWN[i][1]] = KNOWN[i][2]
-  names[i] = KNOWN[i][1]
-  first_vbr[KNOWN[i][1]] = KNOWN[i][3]
+-- Oldest first (the core lists them newest first): the order of
+-- `revision.known()` and of error messages.
+local facts_by_name, names, first_vbr, document_of = {}, {}, {}, {}
+for i = #core.all_revisions, 1, -1 do
+  local known = core.all_revisions[i]
+  local row = FACTS[known.name] or error("vbr.revision: no facts of " .. known.name)
+  facts_by_name[known.name], first_vbr[known.name] = row[1], row[2]
+  document_of[known.name] = known.document
+  names[#names + 1] = known.name
 end
 
 -- "12.3.1.1139" -> {12, 3, 1, 1139}, or nil.
@@ -111,7 +112,7 @@ function revision.get(name)
     return nil, "unknown API revision '" .. name .. "' (known: "
       .. concat(names, ", ") .. ")"
   end
-  local copy = { name = name, vbr = first_vbr[name] }
+  local copy = { name = name, vbr = first_vbr[name], document = document_of[name] }
   for key, value in pairs(facts) do copy[key] = value end
   return copy
 end
