@@ -7,6 +7,7 @@ local report = require "vbr.fleet.report"
 local cli = require "vbr.cli"
 local json = require "vbr.json"
 local sim = require "spec.support.sim"
+local support = require "spec.support.fleet"
 local shell = require "spec.support.shell"
 
 local PUT = "PUT /api/v1/configBackup"
@@ -50,19 +51,14 @@ end
 local by_id = require("vbr.fleet.audit").checks_by_id
 
 describe("a fleet audit over HTTPS", function()
-  local fleet, view, dir
+  local started, fleet, view, dir
 
   setup(function()
     -- seed 48: the 12 servers have each problem at least once, and 3 have none
-    fleet = sim.start { servers = 12, seed = 48, session_duration = 1 }
-    view = fleet:fleet()
-    local _, made = shell.run("mktemp -d")
-    dir = made:gsub("%s+$", "")
+    started = support.start { servers = 12, seed = 48, session_duration = 1 }
+    fleet, view, dir = started.sim, started.view, started.dir
   end)
-  teardown(function()
-    fleet:stop()
-    shell.run("rm -rf " .. shell.quote(dir))
-  end)
+  teardown(function() started:stop() end)
 
   it("finds on every server what its profile got wrong, and nothing else", function()
     local f = assert(fleet_lib.open(fleet.inventory))

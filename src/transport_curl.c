@@ -17,6 +17,7 @@
 
 struct vbr_curl {
     CURL *easy;
+    CURLSH *share;         /* its own connection cache, in a multi handle */
     struct curl_slist *headers;
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
     size_t max_body;       /* of the step in progress */
@@ -164,7 +165,9 @@ void vbr_curl_free(vbr_curl *t)
     if (t == NULL)
         return;
     if (t->easy != NULL)
-        curl_easy_cleanup(t->easy);
+        curl_easy_cleanup(t->easy);     /* leaves a multi handle first */
+    if (t->share != NULL)
+        curl_share_cleanup(t->share);   /* closes its connection */
     free_headers(t);
     vbr_buf_free(&t->body);
     free(t->user_agent);
@@ -288,10 +291,8 @@ static int has_header(const vbr_step *s, const char *name)
     return 0;
 }
 
-void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
+int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
 {
-    CURLcode rc;
-    long status = 0;
     size_t i;
     int bad = 0;
 
@@ -337,10 +338,36 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
         out->error = VBR_TE_OTHER;
         out->sent = 0;
         out->message = "cannot prepare the request (out of memory?)";
-        return;
+        return -1;
     }
+    return 0;
+}
 
-    rc = curl_easy_perform(t->easy);
+CURL *vbr_curl_handle(vbr_curl *t)
+{
+    return t->easy;
+}
+
+int vbr_curl_own_connections(vbr_curl *t)
+{
+    if (t->share != NULL)
+        return 0;
+    t->share = curl_share_init();
+    if (t->share == NULL ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT)
+            != CURLSHE_OK ||
+        curl_easy_setopt(t->easy, CURLOPT_SHARE, t->share) != CURLE_OK) {
+        if (t->share != NULL)
+            curl_share_cleanup(t->share);
+        t->share = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out)
+{
+    long status = 0;
     free_headers(t);        /* wipe Authorization now */
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 
@@ -353,4 +380,10 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
     out->content_type = t->content_type[0] ? t->content_type : NULL;
     out->retry_after = t->retry_after[0] ? t->retry_after : NULL;
     out->location = t->location[0] ? t->location : NULL;
+}
+
+void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
+{
+    if (vbr_curl_prepare(t, s, out) == 0)
+        vbr_curl_finish(t, curl_easy_perform(t->easy), out);
 }

@@ -40,7 +40,8 @@ local Fleet = {}
 Fleet.__index = Fleet
 
 local OPEN_OPTIONS = { limit = "string", getenv = "function", prompt = "function",
-                       connect = "table", connector = "function" }
+                       connect = "table", connector = "function", transport = "string" }
+local TRANSPORTS = { multi = true, blocking = true }
 
 local function check_options(options, known, what, level)
   if options == nil then return {} end
@@ -67,11 +68,17 @@ end
 --   `inv:select`), `getenv`, `prompt` (for `password_prompt`: see
 --   `vbr.inventory.connect_options`), `connect` (options added to every
 --   server's `vbr.connect`, e.g. `{ timeout = 20 }`), `connector`
---   (`connector(options)` -> client, or nil, err: instead of `vbr.connect`)
+--   (`connector(options)` -> client, or nil, err: instead of `vbr.connect`),
+--   `transport`: `"multi"` (the default: every server's requests in flight
+--   at once, `vbr.multi`) or `"blocking"` (one server after the other)
 -- @treturn[1] table the fleet: `servers` (the chosen inventory entries), `inventory`
 -- @return[2] nil, err (kind `invalid`: the file, or an unknown name or tag)
 function fleet.open(source, options)
   options = check_options(options, OPEN_OPTIONS, "fleet.open", 2)
+  if options.transport ~= nil and not TRANSPORTS[options.transport] then
+    error("vbr.fleet.open: option 'transport' must be multi or blocking, got "
+      .. options.transport, 2)
+  end
   local inv, err
   if source == nil then source = inventory_lib.default_path(options.getenv) end
   if type(source) == "string" then
@@ -89,13 +96,29 @@ function fleet.open(source, options)
   return setmetatable({ inventory = inv, servers = servers, options = options }, Fleet)
 end
 
+-- Whether a coroutine may yield inside pcall (not in PUC Lua 5.1).
+local YIELDS_ACROSS_PCALL = (function()
+  local co = coroutine.create(function() pcall(coroutine.yield) end)
+  coroutine.resume(co)
+  return coroutine.status(co) == "suspended"
+end)()
+
+local function options_without_transport(options)
+  local out = {}
+  for key, value in pairs(options) do
+    if key ~= "transport" then out[key] = value end
+  end
+  return out
+end
+
 -- A client for one server, or nil, err; raises only on misuse by the caller.
-function Fleet:connect(server, deadline)
+function Fleet:connect(server, deadline, loop)
   local options, err = inventory_lib.connect_options(server, {
     getenv = self.options.getenv, prompt = self.options.prompt,
   })
   if not options then return nil, err end
   for key, value in pairs(self.options.connect or {}) do options[key] = value end
+  options.transport = loop
   if deadline then
     -- no single request may outlast the server's deadline
     options.timeout = min(options.timeout or deadline, deadline)
@@ -103,13 +126,21 @@ function Fleet:connect(server, deadline)
   end
   local connect = self.options.connector or require("vbr").connect
   -- vbr.connect raises on option values it cannot use (a missing CA file):
-  -- that server's input, refused; the others go on
-  local ok, client, why = pcall(connect, options)
-  if not ok then
-    return nil, require("vbr.core").error { kind = "invalid", retryable = false,
-      message = server.name .. ": " .. tostring(client):gsub("^[^:]*%.lua:%d+: ", "") }
+  -- that server's input, refused; the others go on. Lua 5.1 cannot yield
+  -- across pcall, and the login yields: there the options are tried first
+  -- on a handle that never connects.
+  local ok, why
+  if YIELDS_ACROSS_PCALL or not loop then
+    local client
+    ok, client, why = pcall(connect, options)
+    if ok then return client, why end
+    why = client
+  else
+    ok, why = pcall(function() core.new(options_without_transport(options)):close() end)
+    if ok then return connect(options) end
   end
-  return client, why
+  return nil, core.error { kind = "invalid", retryable = false,
+    message = server.name .. ": " .. tostring(why):gsub("^[^:]*%.lua:%d+: ", "") }
 end
 
 local RUN_OPTIONS = { concurrency = "number", deadline = "number", on_result = "function",
@@ -132,9 +163,10 @@ end
 
 -- Fleet:run on a list of servers; fn also gets the server's index in it.
 function Fleet:run_on(servers, fn, options)
+  local loop = self.options.transport ~= "blocking" and require("vbr.multi").loop() or nil
   local function task(index, context)
     local server = servers[index]
-    local client, err = self:connect(server, options.deadline)
+    local client, err = self:connect(server, options.deadline, loop)
     if not client then return nil, err end
     context.close = function() client:close() end
     local value, why = fn(client, server, index)
@@ -148,13 +180,15 @@ function Fleet:run_on(servers, fn, options)
     return result
   end
   local on_result = options.on_result
-  local results = runner.run(#servers, task, {
-    concurrency = options.concurrency, deadline = options.deadline,
+  local ok, results = pcall(runner.run, #servers, task, {
+    concurrency = options.concurrency, deadline = options.deadline, loop = loop,
     on_result = function(index, result, done, total)
       wrap(index, result)
       if on_result then on_result(result, done, total) end
     end,
   })
+  if loop then loop:close() end
+  if not ok then error(results, 0) end
   return results
 end
 

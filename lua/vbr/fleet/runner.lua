@@ -39,11 +39,11 @@ function runner.sleep(seconds)
   return yield(MARK, "sleep", seconds)
 end
 
---- True inside a task of a runner that can take yields (a loop is there).
-function runner.yieldable()
-  local co = coroutine.running()
-  local task = co and runner.current
-  return task ~= nil and task.co == co and task.loop ~= nil
+--- True inside a task of a runner driven by `loop` (so a wait for one of
+-- its transfers, or a sleep, may yield to the runner).
+function runner.yieldable(loop)
+  local task = runner.current
+  return task ~= nil and task.loop == loop and loop ~= nil and task.co == coroutine.running()
 end
 
 local function timeout_error(index, seconds)
