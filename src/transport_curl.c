@@ -126,7 +126,10 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
     SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
     if (o->ca_file != NULL)
         SET(CURLOPT_CAINFO, o->ca_file);
-    if (o->ca_path != NULL)
+    /* the CA file given is the one trusted; without a CA directory libcurl
+     * (7.87 and later) keeps the store it loaded from it for the next
+     * connections of a multi handle: no file parsed per connection */
+    if (o->ca_path != NULL || o->ca_file != NULL)
         SET(CURLOPT_CAPATH, o->ca_path);
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
