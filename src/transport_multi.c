@@ -26,6 +26,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <curl/curl.h>
 
@@ -50,7 +53,25 @@ typedef struct multi {
     transfer *list;
     lua_Integer next_id;
     int ended;                 /* transfers whose job is DONE or FAIL */
+    unsigned released;         /* jobs ended since the last trim */
 } multi;
+
+/* A fleet makes and drops a TLS connection per server: thousands of
+ * OpenSSL contexts, between the Lua heap's long-lived blocks.  glibc keeps
+ * the freed pages in the middle of its heap resident, so the process would
+ * grow with the fleet instead of with the concurrency; every so many jobs
+ * they go back to the system (a walk of the heap: cheap at this rate). */
+#define TRIM_EVERY 256
+
+static void trim(multi *mu)
+{
+    if (++mu->released < TRIM_EVERY)
+        return;
+    mu->released = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
 
 static multi *check_multi(lua_State *L, int open)
 {
@@ -130,6 +151,7 @@ static void release(lua_State *L, multi *mu, transfer *t)
     }
     luaL_unref(L, LUA_REGISTRYINDEX, t->job_ref);
     free(t);
+    trim(mu);
 }
 
 /* m:add(job) -> id */

@@ -229,8 +229,9 @@ function Fleet:audit(options)
     return verdict
   end
   local on_result = options.on_result
+  local shared = {}
   local results = self:run(function(client)
-    return audit.evaluate(audit.collect(client, clock), policy)
+    return audit.evaluate(audit.collect(client, clock), policy, shared)
   end, {
     concurrency = options.concurrency, deadline = options.deadline,
     on_result = on_result and function(result, done, total)

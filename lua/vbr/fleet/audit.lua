@@ -266,8 +266,7 @@ function CHECKS.last_success(facts, policy)
     grace = policy.grace_seconds, max_age = policy.max_age_seconds,
   }
   local result = verdict.stale and fail(verdict.reason) or pass(verdict.reason)
-  result.last_success = last_time and staleness.parse_time(last_time).utc or nil
-  return result
+  return result, last_time and staleness.parse_time(last_time).utc or nil
 end
 
 function CHECKS.last_session(facts)
@@ -332,23 +331,33 @@ end
 --- The verdict on one server.
 -- @tparam table facts from `collect`
 -- @tparam table policy from `vbr.fleet.policy.read`
--- @treturn table `{ status = "ok"|"warning"|"critical"|"unknown", checks =
---   { {id=, status = "pass"|"fail"|"unknown"|"skip", severity=, reason=}, ... } }`
---   (checks in policy order, those turned off left out)
-function audit.evaluate(facts, policy)
+-- @tparam[opt] table shared a table kept across the servers of one audit:
+--   equal check records are then one record, shared (most checks of most
+--   servers read alike: a fleet's report stays small)
+-- @treturn table `{ status = "ok"|"warning"|"critical"|"unknown",
+--   last_success = Unix time or nil, checks = { {id=, status = "pass"|"fail"|
+--   "unknown"|"skip", severity=, reason=}, ... } }` (checks in policy order,
+--   those turned off left out; treat them as read-only)
+function audit.evaluate(facts, policy, shared)
   local verdict = { status = "ok", checks = {} }
   for _, check in ipairs(policy_lib.CHECKS) do
     local severity = policy.checks[check.id]
     if severity ~= "off" then
-      local result = CHECKS[check.id](facts, policy)
-      result.id, result.severity = check.id, severity
-      verdict.checks[#verdict.checks + 1] = result
-      if result.status == "fail" then
+      local result, last_success = CHECKS[check.id](facts, policy)
+      local record = { id = check.id, status = result.status, severity = severity,
+                       reason = result.reason }
+      if shared then
+        local key = check.id .. "\0" .. record.status .. "\0" .. severity .. "\0" .. record.reason
+        record = shared[key] or record
+        shared[key] = record
+      end
+      verdict.checks[#verdict.checks + 1] = record
+      if record.status == "fail" then
         verdict.status = audit.worse(verdict.status, severity)
-      elseif result.status == "unknown" then
+      elseif record.status == "unknown" then
         verdict.status = audit.worse(verdict.status, "unknown")
       end
-      if check.id == "last_success" then verdict.last_success = result.last_success end
+      if last_success then verdict.last_success = last_success end
     end
   end
   return verdict
