@@ -125,7 +125,7 @@ function Fleet:connect(server, deadline, loop)
     options.connect_timeout = min(options.connect_timeout or deadline, deadline)
   end
   local connect = self.options.connector or require("vbr").connect
-  -- vbr.connect raises on option values it cannot use (a missing CA file):
+  -- vbr.connect raises on option values it cannot use (a malformed URL):
   -- that server's input, refused; the others go on. Lua 5.1 cannot yield
   -- across pcall, and the login yields: there the options are tried first
   -- on a handle that never connects.
@@ -136,8 +136,14 @@ function Fleet:connect(server, deadline, loop)
     if ok then return client, why end
     why = client
   else
-    ok, why = pcall(function() core.new(options_without_transport(options)):close() end)
-    if ok then return connect(options) end
+    local handle
+    ok, handle, why = pcall(core.new, options_without_transport(options))
+    if ok and handle then
+      handle:close()
+      return connect(options)
+    end
+    if ok then return nil, why end              -- refused (an unreadable CA file)
+    why = handle
   end
   return nil, core.error { kind = "invalid", retryable = false,
     message = server.name .. ": " .. tostring(why):gsub("^[^:]*%.lua:%d+: ", "") }
