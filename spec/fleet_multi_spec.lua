@@ -5,6 +5,7 @@
 -- waits that yield, a POST never sent twice.
 local vbr = require "vbr"
 local multi = require "vbr.multi"
+local runner = require "vbr.fleet.runner"
 local fleet_lib = require "vbr.fleet"
 local inventory = require "vbr.inventory"
 local support = require "spec.support.fleet"
@@ -129,6 +130,28 @@ describe("the multi transport", function()
     assert.is_true(results[2].err.outcome_unknown)
     assert.is_true(results[1].ok, tostring(results[1].err))
     assert.equal(1, fleet:on(name):counters().requests[START])
+  end)
+
+  it("runs the requests of one client shared by many tasks one after the other", function()
+    local inv = assert(inventory.load(fleet.inventory))
+    local options = assert(inventory.connect_options(inv.servers[2]))
+    local loop = multi.loop()
+    options.transport = loop
+    fleet:on(view.servers[2].name):config { token_lifetime = 1 }
+    local client = assert(vbr.connect(options))
+    fleet:reset_fleet_counters()
+    client.sleep(1.5)                       -- outside a task: a plain sleep
+    local results = runner.run(6, function()
+      return client:server_info()
+    end, { loop = loop, concurrency = 6 })
+    for i = 1, 6 do assert.is_true(results[i].ok, tostring(results[i].err)) end
+    local stats = client.core:stats()
+    assert.equal(1, stats.refreshes)        -- the first one refreshed, the others used it
+    local counters = fleet:on(view.servers[2].name):counters()
+    assert.equal(6, counters.requests["GET /api/v1/serverInfo"])
+    assert.equal(0, counters.connections)   -- all on the connection of its login
+    client:close()
+    loop:close()
   end)
 
   it("serves a client outside a fleet as well, and after it is closed refuses misuse", function()

@@ -351,8 +351,15 @@ CURL *vbr_curl_handle(vbr_curl *t)
     return t->easy;
 }
 
-int vbr_curl_own_connections(vbr_curl *t)
+int vbr_curl_own_connections(vbr_curl *t, int fresh)
 {
+    if (t->share != NULL && fresh) {
+        /* a new connection is asked for: the kept one goes now, so that a
+         * client never holds two */
+        curl_easy_setopt(t->easy, CURLOPT_SHARE, (CURLSH *)NULL);
+        curl_share_cleanup(t->share);
+        t->share = NULL;
+    }
     if (t->share != NULL)
         return 0;
     t->share = curl_share_init();

@@ -39,8 +39,9 @@ int vbr_curl_prepare(vbr_curl *t, const vbr_step *send, vbr_response *out);
 CURL *vbr_curl_handle(vbr_curl *t);
 /* In a multi handle an easy handle's connection goes to the multi's pool,
  * where it outlives the client; this gives the handle a cache of its own
- * instead, closed with it (0, or -1 when libcurl refuses). */
-int vbr_curl_own_connections(vbr_curl *t);
+ * instead, closed with it; `fresh` closes what it holds first (a step that
+ * asks for a new connection).  0, or -1 when libcurl refuses. */
+int vbr_curl_own_connections(vbr_curl *t, int fresh);
 void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out);
 
 #endif

@@ -20,9 +20,10 @@
  * from a libcurl callback (the callbacks only copy bytes), so the host
  * services' Lua calls (protected) never run while libcurl is on the stack.
  *
- * A client runs one job at a time here (one easy handle).  A client closed
- * while its job is in flight ends that job (its easy handle leaves the
- * multi as it is freed).
+ * A client runs one job at a time here (one easy handle): more jobs of one
+ * client wait their turn, in the order they came.  A client closed while
+ * its job is in flight ends that job (its easy handle leaves the multi as
+ * it is freed), and those waiting.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ typedef struct transfer {
     double wake;               /* SLEEP: vbr_now() seconds to go on at */
     vbr_response response;     /* the last one given to the job: a DONE
                                 * step's response points to it */
+    int queued;                /* waits for its client's job in progress */
 } transfer;
 
 typedef struct multi {
@@ -83,8 +85,18 @@ static multi *check_multi(lua_State *L, int open)
 
 static int is_over(const transfer *t)
 {
-    return t->step == NULL || t->step->action == VBR_DONE ||
-           t->step->action == VBR_FAIL;
+    return !t->queued && (t->step == NULL || t->step->action == VBR_DONE ||
+                          t->step->action == VBR_FAIL);
+}
+
+/* A job of this client is in progress (started, not ended). */
+static int client_busy(const multi *mu, const client *c)
+{
+    const transfer *t;
+    for (t = mu->list; t != NULL; t = t->next)
+        if (t->jb->c == c && !t->queued && !is_over(t))
+            return 1;
+    return 0;
 }
 
 /* The transfer of a client whose job can no longer go on. */
@@ -108,7 +120,7 @@ static void advance(multi *mu, transfer *t, const vbr_step *s)
             vbr_curl *curl = t->jb->c->curl;
             vbr_response *r = &t->response;
             memset(r, 0, sizeof *r);
-            if (vbr_curl_own_connections(curl) == 0 &&
+            if (vbr_curl_own_connections(curl, s->fresh_connection) == 0 &&
                 vbr_curl_prepare(curl, s, r) == 0 &&
                 curl_easy_setopt(vbr_curl_handle(curl), CURLOPT_PRIVATE,
                                  (void *)t) == CURLE_OK &&
@@ -170,9 +182,8 @@ static int multi_add(lua_State *L)
         return luaL_error(L, "vbr: the multi transport needs a client with its libcurl "
                              "handle (core.new(options), not \"steps\")");
     for (other = mu->list; other != NULL; other = other->next)
-        if (other->jb->c == jb->c || other->jb == jb)
-            return luaL_error(L, "vbr: this client already has a request in "
-                                 "flight (one at a time per client)");
+        if (other->jb == jb)
+            return luaL_error(L, "vbr: the job is in the multi transport already");
     t = calloc(1, sizeof *t);
     if (t == NULL)
         return luaL_error(L, "vbr: out of memory");
@@ -182,10 +193,43 @@ static int multi_add(lua_State *L)
     t->id = ++mu->next_id;
     t->next = mu->list;
     mu->list = t;
-    jb->c->L = L;
-    advance(mu, t, vbr_job_next(jb->job, NULL));
+    if (client_busy(mu, jb->c)) {
+        t->queued = 1;                       /* its turn comes in m:poll */
+    } else {
+        jb->c->L = L;
+        advance(mu, t, vbr_job_next(jb->job, NULL));
+    }
     lua_pushinteger(L, t->id);
     return 1;
+}
+
+/* Starts the oldest waiting job of each client that has none in progress
+ * (a closed client's end at once). */
+static void start_waiting(lua_State *L, multi *mu)
+{
+    transfer *t, *u, *oldest;
+    int started = 1;
+    while (started) {
+        started = 0;
+        for (t = mu->list; t != NULL && !started; t = t->next) {
+            if (!t->queued || client_busy(mu, t->jb->c))
+                continue;
+            /* the list is newest first: the oldest is the one with the
+             * lowest id */
+            for (oldest = t, u = t->next; u != NULL; u = u->next)
+                if (u->queued && u->jb->c == oldest->jb->c && u->id < oldest->id)
+                    oldest = u;
+            oldest->queued = 0;
+            if (core_client_closed(oldest->jb->c)) {
+                client_gone(oldest);
+                mu->ended++;
+            } else {
+                oldest->jb->c->L = L;
+                advance(mu, oldest, vbr_job_next(oldest->jb->job, NULL));
+            }
+            started = 1;
+        }
+    }
 }
 
 /* Push {id =, response =} or {id =, err =} for an ended transfer. */
@@ -262,7 +306,9 @@ static int multi_poll(lua_State *L)
     }
     now = vbr_now();
     for (t = mu->list; t != NULL; t = t->next) {
-        if (core_client_closed(t->jb->c) && !is_over(t)) {
+        if (t->queued) {
+            continue;
+        } else if (core_client_closed(t->jb->c) && !is_over(t)) {
             client_gone(t);
             mu->ended++;
         } else if (t->wake > 0 && t->wake <= now) {
@@ -270,6 +316,8 @@ static int multi_poll(lua_State *L)
             advance(mu, t, vbr_job_next(t->jb->job, NULL));
         }
     }
+    /* the outcomes first: a DONE step's body is in its client's buffer,
+     * which the client's next job fills anew */
     lua_newtable(L);
     for (t = mu->list; t != NULL; t = next) {
         next = t->next;
@@ -280,6 +328,7 @@ static int multi_poll(lua_State *L)
         }
     }
     mu->ended = 0;
+    start_waiting(L, mu);
     return 1;
 }
 
