@@ -56,6 +56,7 @@ build = {
       ["vbr.env"] = "lua/vbr/env.lua",
       ["vbr.fleet"] = "lua/vbr/fleet.lua",
       ["vbr.fleet.audit"] = "lua/vbr/fleet/audit.lua",
+      ["vbr.fleet.nginx"] = "lua/vbr/fleet/nginx.lua",
       ["vbr.fleet.policy"] = "lua/vbr/fleet/policy.lua",
       ["vbr.fleet.report"] = "lua/vbr/fleet/report.lua",
       ["vbr.fleet.runner"] = "lua/vbr/fleet/runner.lua",

@@ -29,6 +29,7 @@ local configbackup = require "vbr.configbackup"
 local diff = require "vbr.cli.diff"
 local core = require "vbr.core"
 local staleness = require "vbr.fleet.staleness"
+local fleet_nginx = require "vbr.fleet.nginx"
 
 local type, tostring, pairs, ipairs, pcall, setmetatable, error =
       type, tostring, pairs, ipairs, pcall, setmetatable, error
@@ -40,7 +41,8 @@ local Fleet = {}
 Fleet.__index = Fleet
 
 local OPEN_OPTIONS = { limit = "string", getenv = "function", prompt = "function",
-                       connect = "table", connector = "function", transport = "string" }
+                       connect = "table", connector = "function", transport = "string",
+                       nginx = "table" }
 local TRANSPORTS = { multi = true, blocking = true }
 
 local function check_options(options, known, what, level)
@@ -70,7 +72,10 @@ end
 --   server's `vbr.connect`, e.g. `{ timeout = 20 }`), `connector`
 --   (`connector(options)` -> client, or nil, err: instead of `vbr.connect`),
 --   `transport`: `"multi"` (the default: every server's requests in flight
---   at once, `vbr.multi`) or `"blocking"` (one server after the other)
+--   at once, `vbr.multi`) or `"blocking"` (one server after the other);
+--   inside nginx the servers' work runs on light threads with the nginx
+--   transport, `nginx` being its options (`location`, `shared_dict`: see
+--   `vbr.fleet.nginx`)
 -- @treturn[1] table the fleet: `servers` (the chosen inventory entries), `inventory`
 -- @return[2] nil, err (kind `invalid`: the file, or an unknown name or tag)
 function fleet.open(source, options)
@@ -96,12 +101,10 @@ function fleet.open(source, options)
   return setmetatable({ inventory = inv, servers = servers, options = options }, Fleet)
 end
 
--- Whether a coroutine may yield inside pcall (not in PUC Lua 5.1).
-local YIELDS_ACROSS_PCALL = (function()
-  local co = coroutine.create(function() pcall(coroutine.yield) end)
-  coroutine.resume(co)
-  return coroutine.status(co) == "suspended"
-end)()
+-- Whether a coroutine may yield inside pcall: not in PUC Lua 5.1 (LuaJIT
+-- and 5.2 on may). A fact of the interpreter, not probed: inside nginx a
+-- probing coroutine would yield the request's thread.
+local YIELDS_ACROSS_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
 local function options_without_transport(options)
   local out = {}
@@ -119,6 +122,10 @@ function Fleet:connect(server, deadline, loop)
   if not options then return nil, err end
   for key, value in pairs(self.options.connect or {}) do options[key] = value end
   options.transport = loop
+  if fleet_nginx.inside() then
+    options, err = fleet_nginx.connect_options(options, self.options.nginx, server.name)
+    if not options then return nil, err end
+  end
   if deadline then
     -- no single request may outlast the server's deadline
     options.timeout = min(options.timeout or deadline, deadline)
@@ -169,7 +176,9 @@ end
 
 -- Fleet:run on a list of servers; fn also gets the server's index in it.
 function Fleet:run_on(servers, fn, options)
-  local loop = self.options.transport ~= "blocking" and require("vbr.multi").loop() or nil
+  local inside_nginx = fleet_nginx.inside()
+  local loop = not inside_nginx and self.options.transport ~= "blocking"
+    and require("vbr.multi").loop() or nil
   local function task(index, context)
     local server = servers[index]
     local client, err = self:connect(server, options.deadline, loop)
@@ -186,7 +195,7 @@ function Fleet:run_on(servers, fn, options)
     return result
   end
   local on_result = options.on_result
-  local ok, results = pcall(runner.run, #servers, task, {
+  local ok, results = pcall(inside_nginx and fleet_nginx.run or runner.run, #servers, task, {
     concurrency = options.concurrency, deadline = options.deadline, loop = loop,
     on_result = function(index, result, done, total)
       wrap(index, result)
