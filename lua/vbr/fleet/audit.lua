@@ -49,6 +49,7 @@ end
 
 --- Reads the facts of one server (see the module comment).
 -- @tparam table client a connected `vbr` client
+-- @tparam[opt] function clock now in seconds since the epoch (`os.time`)
 -- @treturn table facts: `info`, `settings`, `repositories`, `host`,
 --   `sessions` (configuration backups, newest first), `newest` (the newest
 --   session of any kind), `practices`, `revision`, `now`, and `errors`
