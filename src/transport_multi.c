@@ -203,33 +203,60 @@ static int multi_add(lua_State *L)
     return 1;
 }
 
+static int in_set(client *const *set, size_t n, const client *c)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (set[i] == c)
+            return 1;
+    return 0;
+}
+
 /* Starts the oldest waiting job of each client that has none in progress
- * (a closed client's end at once). */
+ * (a closed client's end at once): one walk from the oldest transfer to
+ * the newest, the clients seen busy in a set. */
 static void start_waiting(lua_State *L, multi *mu)
 {
-    transfer *t, *u, *oldest;
-    int started = 1;
-    while (started) {
-        started = 0;
-        for (t = mu->list; t != NULL && !started; t = t->next) {
-            if (!t->queued || client_busy(mu, t->jb->c))
-                continue;
-            /* the list is newest first: the oldest is the one with the
-             * lowest id */
-            for (oldest = t, u = t->next; u != NULL; u = u->next)
-                if (u->queued && u->jb->c == oldest->jb->c && u->id < oldest->id)
-                    oldest = u;
-            oldest->queued = 0;
-            if (core_client_closed(oldest->jb->c)) {
-                client_gone(oldest);
-                mu->ended++;
-            } else {
-                oldest->jb->c->L = L;
-                advance(mu, oldest, vbr_job_next(oldest->jb->job, NULL));
-            }
-            started = 1;
-        }
+    transfer *t, **order;
+    client **busy;
+    size_t n = 0, nbusy = 0, i;
+    int waiting = 0;
+    for (t = mu->list; t != NULL; t = t->next) {
+        n++;
+        waiting |= t->queued;
     }
+    if (!waiting)
+        return;                               /* the common case: nothing waits */
+    order = malloc(n * sizeof(transfer *));
+    busy = malloc(n * sizeof(client *));
+    if (order == NULL || busy == NULL) {
+        free(order);
+        free(busy);
+        return;                               /* the next poll tries again */
+    }
+    for (t = mu->list, i = n; t != NULL; t = t->next)
+        order[--i] = t;                       /* oldest first */
+    for (i = 0; i < n; i++)
+        if (!order[i]->queued && !is_over(order[i]) &&
+            !in_set(busy, nbusy, order[i]->jb->c))
+            busy[nbusy++] = order[i]->jb->c;
+    for (i = 0; i < n; i++) {
+        t = order[i];
+        if (!t->queued || in_set(busy, nbusy, t->jb->c))
+            continue;
+        t->queued = 0;
+        if (core_client_closed(t->jb->c)) {
+            client_gone(t);
+            mu->ended++;
+            continue;
+        }
+        t->jb->c->L = L;
+        advance(mu, t, vbr_job_next(t->jb->job, NULL));
+        if (!is_over(t))
+            busy[nbusy++] = t->jb->c;
+    }
+    free(order);
+    free(busy);
 }
 
 /* Push {id =, response =} or {id =, err =} for an ended transfer. */
