@@ -26,6 +26,7 @@ local runner = require "vbr.fleet.runner"
 local audit = require "vbr.fleet.audit"
 local policy_lib = require "vbr.fleet.policy"
 local configbackup = require "vbr.configbackup"
+local json = require "vbr.json"
 local diff = require "vbr.cli.diff"
 local core = require "vbr.core"
 local staleness = require "vbr.fleet.staleness"
@@ -273,15 +274,19 @@ local function planned(client, wanted)
   local new
   if wanted.settings then
     new = configbackup.merge(current, wanted.settings)
-    new.lastSuccessfulBackup = configbackup.copy(current.lastSuccessfulBackup)   -- the server's
+    new.lastSuccessfulBackup = json.copy(current.lastSuccessfulBackup)   -- the server's
   else
     new, err = client.configbackup:plan(current, wanted.wishes)
     if not new then return nil, err end
   end
   local body
-  body, err = client.configbackup:check(new)
+  body, err = client.configbackup:check(new, { current = current })
   if not body then return nil, err end
-  return { new = new, changes = diff.compare(current, body) }
+  -- against the current settings as a write would send them too, so that a
+  -- time the server writes 18:00 and the revision's document 18:00:00 is
+  -- no change
+  local before = client.configbackup:check(current, { current = current }) or current
+  return { new = new, current = current, changes = diff.compare(before, body) }
 end
 
 local function same_changes(a, b)
@@ -347,7 +352,7 @@ function Fleet:apply(wanted, options)
         message = "the settings changed since the dry run; nothing was written (run again)" }
     end
     local saved
-    saved, err = client.configbackup:put(plan.new)
+    saved, err = client.configbackup:put(plan.new, { current = plan.current })
     if not saved then return nil, err end
     return { changes = plan.changes }
   end, { concurrency = options.concurrency, deadline = options.deadline,

@@ -73,7 +73,7 @@ function fleet_nginx.run(count, task, options)
       local seconds = ngx.now() - started
       if not ok then
         return index, { ok = false, seconds = seconds, err = core.error {
-          kind = "failed", message = "the task raised: " .. tostring(value) } }
+          kind = "internal", message = "the task raised: " .. tostring(value) } }
       end
       if value == nil then return index, { ok = false, err = err, seconds = seconds } end
       return index, { ok = true, value = value, seconds = seconds }

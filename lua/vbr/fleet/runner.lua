@@ -99,7 +99,7 @@ function runner.run(count, task, options)
     local packed = { resume(record.co, ...) }
     runner.current = nil
     if not packed[1] then
-      return finish(record, { ok = false, err = core.error { kind = "failed",
+      return finish(record, { ok = false, err = core.error { kind = "internal",
         message = "the task raised: " .. traceback(record.co, tostring(packed[2])) } })
     end
     if status(record.co) == "dead" then
@@ -107,7 +107,7 @@ function runner.run(count, task, options)
       return finish(record, { ok = false, err = packed[3] })
     end
     if packed[2] ~= MARK then
-      return finish(record, { ok = false, err = core.error { kind = "failed", message =
+      return finish(record, { ok = false, err = core.error { kind = "internal", message =
         "a fleet task yielded from a coroutine of its own; call the client only from the "
         .. "task's own coroutine" } })
     end
