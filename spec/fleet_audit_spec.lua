@@ -252,6 +252,29 @@ describe("a fleet audit over HTTPS", function()
     assert.equal(1, fleet:on(name):counters().requests[START])
   end)
 
+  it("sends only requests the official documents allow, on every server's revision", function()
+    fleet:on("*"):reset()
+    fleet:on("*"):config { record_requests = true }
+    finally(function() fleet:on("*"):config { record_requests = false } end)
+    local log = fleet.dir .. "/requests.jsonl"
+    local before = #(shell.read(log) or "")
+    local f = assert(fleet_lib.open(fleet.inventory))
+    assert(f:audit { concurrency = 6 })
+    f:apply({ wishes = { retention = 30 } }, { dry_run = true })
+    f:backup { if_older_than = 86400 * 365 }
+    local text = assert(shell.read(log)):sub(before + 1)
+    local file = dir .. "/fleet-requests.jsonl"
+    shell.write(file, text)
+    local ok, output = shell.run("/usr/bin/python3 scripts/openapi-validate simulator/openapi "
+      .. shell.quote(file))
+    assert.is_true(ok, output)
+    local count = tonumber(output:match("(%d+) requests"))
+    assert.is_true(count > 12 * 9, output)
+    -- the fleet's own paths were among them
+    assert.truthy(text:find("/api/v1/backupInfrastructure/managedServers/", 1, true))
+    assert.truthy(text:find("/api/v1/securityAnalyzer/bestPractices", 1, true))
+  end)
+
   it("opens an inventory already loaded, and refuses misuse", function()
     local inv = assert(inventory.load(fleet.inventory))
     local f = assert(fleet_lib.open(inv, { limit = "sim" }))
