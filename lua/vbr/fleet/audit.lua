@@ -76,7 +76,8 @@ function audit.collect(client, clock)
   if is_uuid(host_id) then
     read("host", client:request("GET", "/api/v1/backupInfrastructure/managedServers/" .. host_id))
   end
-  read("sessions", client:sessions { type = "ConfigurationBackup", limit = 10 })
+  -- newest first: one running (if any) and the last finished are in three
+  read("sessions", client:sessions { type = "ConfigurationBackup", limit = 3 })
   local newest = read("newest", client:sessions { limit = 1 })
   facts.newest = type(newest) == "table" and newest[1] or nil
   local ok, name = pcall(client.core.api_version, client.core)
@@ -234,11 +235,11 @@ local function offset_of(facts, policy)
   if type(s) == "table" and type(s.lastSuccessfulBackup) == "table" then
     add(s.lastSuccessfulBackup.lastSuccessfulTime)
   end
-  for _, session in ipairs(type(facts.sessions) == "table" and facts.sessions or {}) do
-    if type(session) == "table" then
-      add(session.creationTime)
-      add(session.endTime)
-    end
+  -- the newest sessions, configuration backup and any: the newest times
+  local first = type(facts.sessions) == "table" and facts.sessions[1]
+  if type(first) == "table" then
+    add(first.creationTime)
+    add(first.endTime)
   end
   if type(facts.newest) == "table" then
     add(facts.newest.creationTime)
@@ -254,7 +255,8 @@ function CHECKS.last_success(facts, policy)
   if type(s) ~= "table" then return unread(facts, "settings", "the settings") end
   local last = type(s.lastSuccessfulBackup) == "table" and s.lastSuccessfulBackup or {}
   local last_time = field(last.lastSuccessfulTime, "string")
-  if last_time and not staleness.parse_time(last_time) then
+  local last_parsed = last_time and staleness.parse_time(last_time)
+  if last_time and not last_parsed then
     return unknown("the last success's time is not a timestamp")
   end
   local parsed = schedule_of(facts)
@@ -267,7 +269,7 @@ function CHECKS.last_success(facts, policy)
     grace = policy.grace_seconds, max_age = policy.max_age_seconds,
   }
   local result = verdict.stale and fail(verdict.reason) or pass(verdict.reason)
-  return result, last_time and staleness.parse_time(last_time).utc or nil
+  return result, last_parsed and last_parsed.utc or nil
 end
 
 function CHECKS.last_session(facts)

@@ -17,7 +17,9 @@
 
 local core = require "vbr.core"
 
-local type, tostring, tonumber, error, ipairs = type, tostring, tonumber, error, ipairs
+local type, tostring, tonumber, error, ipairs, pairs =
+      type, tostring, tonumber, error, ipairs, pairs
+local sort = table.sort
 local create, resume, status, yield = coroutine.create, coroutine.resume, coroutine.status,
                                       coroutine.yield
 local traceback, huge, max, min, format = debug.traceback, math.huge, math.max, math.min,
@@ -78,8 +80,11 @@ function runner.run(count, task, options)
   local on_result = options.on_result
 
   local results, done, next_index = {}, 0, 1
-  local active = {}         -- the running tasks' records, in start order
+  -- The running tasks in start order: their deadlines come in that order
+  -- too (start + the same deadline), so the earliest is the first one.
+  local active, head = {}, 1
   local waiting = {}        -- token -> task record
+  local sleepers = {}       -- task record -> true, while it sleeps
   local running_count = 0
 
   local function finish(record, result)
@@ -87,6 +92,10 @@ function runner.run(count, task, options)
     record.finished = true
     running_count = running_count - 1
     if record.token then waiting[record.token] = nil end
+    sleepers[record] = nil
+    -- its coroutine and client go now, though the record waits in `active`
+    -- behind an older task still running
+    record.co, record.context = nil, nil
     result.seconds = clock() - record.started
     results[record.index] = result
     done = done + 1
@@ -96,22 +105,21 @@ function runner.run(count, task, options)
   -- Resumes a task; returns when it yields to the runner or ends.
   local function step(record, ...)
     runner.current = record
-    local packed = { resume(record.co, ...) }
+    local ok, first, kind, argument = resume(record.co, ...)
     runner.current = nil
-    if not packed[1] then
+    if not ok then
       return finish(record, { ok = false, err = core.error { kind = "internal",
-        message = "the task raised: " .. traceback(record.co, tostring(packed[2])) } })
+        message = "the task raised: " .. traceback(record.co, tostring(first)) } })
     end
     if status(record.co) == "dead" then
-      if packed[2] ~= nil then return finish(record, { ok = true, value = packed[2] }) end
-      return finish(record, { ok = false, err = packed[3] })
+      if first ~= nil then return finish(record, { ok = true, value = first }) end
+      return finish(record, { ok = false, err = kind })
     end
-    if packed[2] ~= MARK then
+    if first ~= MARK then
       return finish(record, { ok = false, err = core.error { kind = "internal", message =
         "a fleet task yielded from a coroutine of its own; call the client only from the "
         .. "task's own coroutine" } })
     end
-    local kind, argument = packed[3], packed[4]
     record.token, record.wake = nil, nil
     if kind == "wait" then
       if not loop then error("vbr.fleet: a task waited for a transfer without a loop", 0) end
@@ -119,6 +127,7 @@ function runner.run(count, task, options)
       waiting[argument] = record
     else
       record.wake = clock() + max(0, tonumber(argument) or 0)
+      sleepers[record] = true
     end
   end
 
@@ -141,23 +150,30 @@ function runner.run(count, task, options)
     end
   end
 
-  -- The records of the tasks still running, in start order.
-  local function still_active()
-    local list = {}
-    for _, record in ipairs(active) do
-      if not record.finished then list[#list + 1] = record end
+  -- The oldest task still running (the finished ones before it dropped).
+  local function oldest()
+    while active[head] and active[head].finished do
+      active[head] = nil
+      head = head + 1
     end
-    active = list
+    return active[head]
+  end
+
+  -- The sleepers due now, in start order.
+  local function due(now)
+    local list = {}
+    for record in pairs(sleepers) do
+      if record.wake <= now then list[#list + 1] = record end
+    end
+    sort(list, function(a, b) return a.index < b.index end)
     return list
   end
 
   fill()
   while running_count > 0 do
-    local soonest = huge
-    for _, record in ipairs(still_active()) do
-      if record.wake then soonest = min(soonest, record.wake) end
-      soonest = min(soonest, record.deadline)
-    end
+    local first = oldest()
+    local soonest = first and first.deadline or huge
+    for record in pairs(sleepers) do soonest = min(soonest, record.wake) end
     local timeout = max(0, soonest - clock())
     if loop then
       local reported = loop:wait(timeout == huge and 1 or timeout)
@@ -173,18 +189,19 @@ function runner.run(count, task, options)
       sleep(timeout)
     end
     local now = clock()
-    for _, record in ipairs(still_active()) do
-      if record.wake and record.wake <= now and not record.finished then
-        record.wake = nil
+    for _, record in ipairs(due(now)) do
+      if not record.finished then
+        sleepers[record], record.wake = nil, nil
         step(record)
       end
     end
-    for _, record in ipairs(still_active()) do
-      if record.deadline <= now then
-        if record.token and loop then loop:cancel(record.token) end
-        if type(record.context.close) == "function" then record.context.close() end
-        finish(record, { ok = false, err = timeout_error(record.index, deadline) })
-      end
+    first = oldest()
+    while first and first.deadline <= now do
+      if first.token and loop then loop:cancel(first.token) end
+      local close = first.context.close
+      if type(close) == "function" then close() end
+      finish(first, { ok = false, err = timeout_error(first.index, deadline) })
+      first = oldest()
     end
     fill()
   end
