@@ -58,7 +58,8 @@ local function open(ctx, args, usage_code)
   local path = args.inventory or inventory.default_path(ctx.env.getenv)
   local fleet, err = require("vbr.fleet").open(path, {
     limit = args.limit, getenv = ctx.env.getenv,
-    prompt = ctx.env.prompt,
+    -- password_prompt servers: asked on the terminal, once each
+    prompt = function(question) return ctx:ask_password(question) end,
   })
   if not fleet then
     ctx:tell("vbr: " .. tostring(err):gsub("\n", "\nvbr: "))
