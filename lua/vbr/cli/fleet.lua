@@ -9,8 +9,7 @@
 local json = require "vbr.json"
 local EXIT = require("vbr.env").EXIT
 
-local type, tostring, tonumber, ipairs, pairs, io_open =
-      type, tostring, tonumber, ipairs, pairs, io.open
+local type, tostring, ipairs, pairs, io_open = type, tostring, ipairs, pairs, io.open
 local format, floor, concat = string.format, math.floor, table.concat
 
 local commands = {}
@@ -41,16 +40,7 @@ local function duration(what)
   end
 end
 
-local function count_between(low, high, what)
-  return function(text)
-    local number = tonumber(text)
-    if not number or number % 1 ~= 0 or number < low or number > high then
-      return nil, format("%s must be a whole number from %d to %d, not '%s'", what, low, high,
-        text)
-    end
-    return number
-  end
-end
+local count_between = require("vbr.cli.sessions").whole_between
 
 -- The fleet of the command line, or nil and the exit code (reported).
 local function open(ctx, args, usage_code)
