@@ -153,6 +153,65 @@ for _, line in ipairs(lines("memory.txt")) do
   end
 end
 
+-- fleet rows (bench/fleet)
+local fleet = { audit = {}, callgrind = {} }
+for _, line in ipairs(lines("fleet.txt")) do
+  local f = split(line)
+  if f[2] == "audit" then
+    local key = f[3] .. "|" .. f[4] .. "|" .. f[5]
+    local row = fleet.audit[key] or { n = tonumber(f[3]), c = tonumber(f[4]), transport = f[5],
+                                      seconds = {}, hwm = {}, fds = {}, requests = {} }
+    fleet.audit[key] = row
+    local values = {}
+    for k, v in f[6]:gmatch("([%w_]+)=([%d.]+)") do values[k] = tonumber(v) end
+    row.seconds[#row.seconds + 1] = values.seconds
+    row.hwm[#row.hwm + 1] = values.hwm_kb
+    row.fds[#row.fds + 1] = values.fds
+    row.requests[#row.requests + 1] = values.requests
+    row.latency = values.latency_ms / 1000
+  elseif f[2] == "callgrind" then
+    fleet.callgrind[tonumber(f[3])] = tonumber(f[4])
+  end
+end
+-- the multi rows by fleet size: the largest, and the smallest (the RSS base)
+local concurrent, serial = {}, nil
+for _, row in pairs(fleet.audit) do
+  if row.transport == "blocking" then serial = row else concurrent[#concurrent + 1] = row end
+end
+table.sort(concurrent, function(a, b) return a.n < b.n end)
+local big, small = concurrent[#concurrent], concurrent[1] ~= concurrent[#concurrent]
+  and concurrent[1] or nil
+local ideal, vs_ideal, vs_serial, rss_ratio, per_server
+if big then
+  say("")
+  big.rt = median(big.requests) / big.n
+  ideal = big.rt * big.latency * math.ceil(big.n / big.c)
+  say(format("Fleet: an audit of a simulated fleet, every answer %d ms late (bench/fleet; "
+    .. "median of %d runs)", big.latency * 1000, #big.seconds))
+  local F = "%-62s %8s %9s %11s %5s"
+  say(format(F, "  audit (round trips per server)", "seconds", "vs ideal", "peak RSS", "fds"))
+  for _, row in ipairs { big, small, serial } do
+    if row then
+      local s = median(row.seconds)
+      local rt = median(row.requests) / row.n
+      local row_ideal = rt * row.latency * math.ceil(row.n / row.c)
+      local how = row.transport == "blocking" and "one after the other"
+        or format("%d at a time", row.c)
+      say(format(F, format("  %s servers, %s (%.1f)", thousands(row.n), how, rt),
+        format("%.2f", s), row.transport == "blocking" and "-" or ratio(s / row_ideal),
+        thousands(median(row.hwm)) .. " kB", median(row.fds)))
+    end
+  end
+  vs_ideal = median(big.seconds) / ideal
+  if serial then vs_serial = median(serial.seconds) * (big.n / serial.n) / median(big.seconds) end
+  if small then rss_ratio = median(big.hwm) / median(small.hwm) end
+  if fleet.callgrind[50] and fleet.callgrind[100] then
+    per_server = (fleet.callgrind[100] - fleet.callgrind[50]) / 50
+    say(format("  instructions per server (callgrind, 100 servers less 50, over 50): %s",
+      thousands(per_server)))
+  end
+end
+
 -- targets
 say("")
 say("Targets")
@@ -178,5 +237,14 @@ target("cold start <= 1.15x the curl command line", ratio(s), s and s <= 1.15)
 s = memory.get54
 target(format("RSS growth of get() from 1,000 to %s requests < 2 MB",
   thousands(mem_n or 0)), s and (thousands(s) .. " kB"), s and s < 2048)
+if big then
+  target(format("fleet audit of %s servers within 1.25x of the ideal (%.2f s)",
+    thousands(big.n), ideal), ratio(vs_ideal), vs_ideal <= 1.25)
+  target(format("  at least 100x faster than %d servers one after the other, scaled",
+    serial and serial.n or 0), ratio(vs_serial), vs_serial and vs_serial >= 100)
+  target(format("  peak RSS of %s servers within 10%% of %s at the same concurrency",
+    thousands(big.n), small and thousands(small.n) or "?"), ratio(rss_ratio),
+    rss_ratio and rss_ratio <= 1.10)
+end
 
 print(concat(out, "\n"))

@@ -155,12 +155,37 @@ _vbr() {
                 opts="$opts -h --help"
                 break
                 ;;
+            fleet)
+                cmd="fleet"
+                opts="$opts -h --help"
+                args=("${args[@]:1}")
+                for arg in "${args[@]}"; do
+                    case "$arg" in
+                        audit)
+                            cmd="$cmd audit"
+                            opts="$opts -h --help --limit --concurrency --deadline --policy --format -o --output --all"
+                            break
+                            ;;
+                        apply)
+                            cmd="$cmd apply"
+                            opts="$opts -h --help --limit --concurrency --deadline --dry-run"
+                            break
+                            ;;
+                        run)
+                            cmd="$cmd run"
+                            opts="$opts -h --help --limit --concurrency --deadline --if-older-than --wait --timeout --force"
+                            break
+                            ;;
+                    esac
+                done
+                break
+                ;;
         esac
     done
 
     case "$cmd" in
         '')
-            COMPREPLY=($(compgen -W "configbackup cb sessions schedule repl completion manpage" -- "$cur"))
+            COMPREPLY=($(compgen -W "configbackup cb sessions schedule repl completion manpage fleet" -- "$cur"))
             ;;
         'configbackup')
             COMPREPLY=($(compgen -W "show set run export apply diff" -- "$cur"))
@@ -242,6 +267,80 @@ _vbr() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'fleet')
+            COMPREPLY=($(compgen -W "audit apply run" -- "$cur"))
+            ;;
+        'fleet audit')
+            case "$prev" in
+                --limit)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "$cur"))
+                    return 0
+                    ;;
+                -o|--output)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'fleet apply')
+            case "$prev" in
+                --limit)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+            esac
+
+            ;;
+        'fleet run')
+            case "$prev" in
+                --limit)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --deadline)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --if-older-than)
+                    COMPREPLY=($(compgen -f -- "$cur"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f -- "$cur"))
                     return 0
                     ;;

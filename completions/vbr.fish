@@ -79,6 +79,23 @@ function __fish_vbr_print_command
             case manpage
                 set cmd $cmd manpage
                 break
+            case fleet
+                set cmd $cmd fleet
+                set -e cmdline[1]
+                for arg in $cmdline
+                    switch $arg
+                        case audit
+                            set cmd $cmd audit
+                            break
+                        case apply
+                            set cmd $cmd apply
+                            break
+                        case run
+                            set cmd $cmd run
+                            break
+                    end
+                end
+                break
         end
     end
     echo "$cmd"
@@ -102,6 +119,7 @@ complete -c vbr -n '__fish_vbr_using_command' -xa 'schedule' -d 'Read and try sc
 complete -c vbr -n '__fish_vbr_using_command' -xa 'repl' -d 'A Lua prompt connected to the server (client, cb, vbr; help())'
 complete -c vbr -n '__fish_vbr_using_command' -xa 'completion' -d 'Print the completion script of a shell: eval "$(vbr completion bash)", or see the README'
 complete -c vbr -n '__fish_vbr_using_command' -xa 'manpage' -d 'Print the manual page (roff), made from this help: vbr manpage | man -l -'
+complete -c vbr -n '__fish_vbr_using_command' -xa 'fleet' -d 'Audit, align and back up many servers of an inventory'
 complete -c vbr -s h -l help -d 'Show this help and exit'
 complete -c vbr -l version -d 'Show the version and exit'
 complete -c vbr -l url -r -d 'Server URL, https://host[:port] (default port 9419; env VBR_URL)'
@@ -192,3 +210,32 @@ complete -c vbr -n '__fish_vbr_seen_command repl' -s h -l help -d 'Show this hel
 complete -c vbr -n '__fish_vbr_seen_command completion' -s h -l help -d 'Show this help and exit'
 
 complete -c vbr -n '__fish_vbr_seen_command manpage' -s h -l help -d 'Show this help and exit'
+
+complete -c vbr -n '__fish_vbr_using_command fleet' -xa 'audit' -d 'Check every server\'s configuration backup against a policy'
+complete -c vbr -n '__fish_vbr_using_command fleet' -xa 'apply' -d 'Change the settings of every server: the changes per server first, then the writes'
+complete -c vbr -n '__fish_vbr_using_command fleet' -xa 'run' -d 'Start a configuration backup on every server'
+complete -c vbr -n '__fish_vbr_seen_command fleet' -s h -l help -d 'Show this help and exit'
+
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -s h -l help -d 'Show this help and exit'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -l limit -r -d 'Only these servers: names and tags, comma-separated'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -l concurrency -r -d 'Servers worked on at once (1 to 1000)'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -l deadline -r -d 'Time each server may take, e.g'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -l policy -r -d 'A policy file (Lua returning a table); default: the default policy'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -l format -xa 'table json prometheus nagios' -d 'Output: table, json (also --json), prometheus, nagios'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -s o -l output -r -d 'Write the report to this file (atomically) instead of stdout'
+complete -c vbr -n '__fish_vbr_seen_command fleet audit' -l all -d 'With --format table: every check of every server, passed ones too'
+
+complete -c vbr -n '__fish_vbr_seen_command fleet apply' -s h -l help -d 'Show this help and exit'
+complete -c vbr -n '__fish_vbr_seen_command fleet apply' -l limit -r -d 'Only these servers: names and tags, comma-separated'
+complete -c vbr -n '__fish_vbr_seen_command fleet apply' -l concurrency -r -d 'Servers worked on at once (1 to 1000)'
+complete -c vbr -n '__fish_vbr_seen_command fleet apply' -l deadline -r -d 'Time each server may take, e.g'
+complete -c vbr -n '__fish_vbr_seen_command fleet apply' -l dry-run -d 'Show the changes, write nothing'
+
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -s h -l help -d 'Show this help and exit'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l limit -r -d 'Only these servers: names and tags, comma-separated'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l concurrency -r -d 'Servers worked on at once (1 to 1000)'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l deadline -r -d 'Time each server may take, e.g'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l if-older-than -r -d 'Only where the last success is older than this (24h, 7d)'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l wait -d 'Follow every session to its end, with one progress display'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l timeout -r -d 'With --wait: give up on a session after this long (default 1h)'
+complete -c vbr -n '__fish_vbr_seen_command fleet run' -l force -d 'Start even where a configuration backup is already running'

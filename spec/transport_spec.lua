@@ -4,7 +4,7 @@
 -- max_response_size: 16 MiB by default, 1 MiB here), redirects refused.
 -- Each transport runs against a simulator of its own.
 --
--- Adding a transport (the libcurl multi one, say) is one entry in
+-- Adding a transport is one entry in
 -- TRANSPORTS: `start(sim)` returns an object with
 --   request(method, path) -> { status = n, length = n } | { err = fields }
 --   parallel(n, method, path) -> { 200 | 502, ... } (n requests at once)
@@ -32,6 +32,41 @@ local function outcome(res, err)
 end
 
 local TRANSPORTS = {
+  {
+    name = "libcurl multi (vbr.multi, each request a task of vbr.fleet.runner)",
+    start = function(sim)
+      local multi = require "vbr.multi"
+      local runner = require "vbr.fleet.runner"
+      local loop = multi.loop()
+      local client
+      local function connect()
+        if client then return end
+        local o = options(sim)
+        o.transport = loop
+        client = assert(vbr.connect(o))
+      end
+      local t = {}
+      function t.request(method, path)           -- outside a task: waits for its answer
+        connect()
+        return outcome(client.transport:request(method, path, { decode = false }))
+      end
+      function t.parallel(n, method, path)      -- n tasks, one client: its jobs take turns
+        connect()
+        local results = runner.run(n, function()
+          local res, err = client.transport:request(method, path, { decode = false })
+          return { code = res and 200 or 502, err = err }
+        end, { loop = loop, concurrency = n })
+        local codes = {}
+        for i = 1, n do codes[i] = results[i].ok and results[i].value.code or 502 end
+        return codes
+      end
+      function t.stop()
+        if client then client:close() end
+        loop:close()
+      end
+      return t
+    end,
+  },
   {
     name = "libcurl easy (the core's own)",
     start = function(sim)

@@ -128,4 +128,7 @@ int core_is_json(lua_State *L);
 extern const luaL_Reg core_step_methods[];
 extern const luaL_Reg core_job_methods[];
 
+/* transport_multi.c: core.multi, on the module table at the top */
+void core_open_multi(lua_State *L);
+
 #endif

@@ -17,6 +17,7 @@
 
 struct vbr_curl {
     CURL *easy;
+    CURLSH *share;         /* its own connection cache, in a multi handle */
     struct curl_slist *headers;
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
     size_t max_body;       /* of the step in progress */
@@ -125,7 +126,10 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
     SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
     if (o->ca_file != NULL)
         SET(CURLOPT_CAINFO, o->ca_file);
-    if (o->ca_path != NULL)
+    /* the CA file given is the one trusted; without a CA directory libcurl
+     * (7.87 and later) keeps the store it loaded from it for the next
+     * connections of a multi handle: no file parsed per connection */
+    if (o->ca_path != NULL || o->ca_file != NULL)
         SET(CURLOPT_CAPATH, o->ca_path);
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
@@ -164,7 +168,9 @@ void vbr_curl_free(vbr_curl *t)
     if (t == NULL)
         return;
     if (t->easy != NULL)
-        curl_easy_cleanup(t->easy);
+        curl_easy_cleanup(t->easy);     /* leaves a multi handle first */
+    if (t->share != NULL)
+        curl_share_cleanup(t->share);   /* closes its connection */
     free_headers(t);
     vbr_buf_free(&t->body);
     free(t->user_agent);
@@ -288,10 +294,8 @@ static int has_header(const vbr_step *s, const char *name)
     return 0;
 }
 
-void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
+int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
 {
-    CURLcode rc;
-    long status = 0;
     size_t i;
     int bad = 0;
 
@@ -337,10 +341,43 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
         out->error = VBR_TE_OTHER;
         out->sent = 0;
         out->message = "cannot prepare the request (out of memory?)";
-        return;
+        return -1;
     }
+    return 0;
+}
 
-    rc = curl_easy_perform(t->easy);
+CURL *vbr_curl_handle(vbr_curl *t)
+{
+    return t->easy;
+}
+
+int vbr_curl_own_connections(vbr_curl *t, int fresh)
+{
+    if (t->share != NULL && fresh) {
+        /* a new connection is asked for: the kept one goes now, so that a
+         * client never holds two */
+        curl_easy_setopt(t->easy, CURLOPT_SHARE, (CURLSH *)NULL);
+        curl_share_cleanup(t->share);
+        t->share = NULL;
+    }
+    if (t->share != NULL)
+        return 0;
+    t->share = curl_share_init();
+    if (t->share == NULL ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT)
+            != CURLSHE_OK ||
+        curl_easy_setopt(t->easy, CURLOPT_SHARE, t->share) != CURLE_OK) {
+        if (t->share != NULL)
+            curl_share_cleanup(t->share);
+        t->share = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out)
+{
+    long status = 0;
     free_headers(t);        /* wipe Authorization now */
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
 
@@ -353,4 +390,10 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
     out->content_type = t->content_type[0] ? t->content_type : NULL;
     out->retry_after = t->retry_after[0] ? t->retry_after : NULL;
     out->location = t->location[0] ? t->location : NULL;
+}
+
+void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
+{
+    if (vbr_curl_prepare(t, s, out) == 0)
+        vbr_curl_finish(t, curl_easy_perform(t->easy), out);
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "engine.h"
 
 typedef struct vbr_curl vbr_curl;
@@ -28,5 +30,18 @@ void vbr_curl_free(vbr_curl *t);
 /* Perform one SEND step.  The response points into t and stays valid until
  * the next perform or free. */
 void vbr_curl_perform(vbr_curl *t, const vbr_step *send, vbr_response *out);
+
+/* The same in two halves, for a transport that runs the easy handle itself
+ * (transport_multi.c): prepare sets the handle up for the step (0), or fills
+ * out with the error (-1: nothing to run); finish reads the outcome of the
+ * run that ended with rc into out, as vbr_curl_perform would have. */
+int vbr_curl_prepare(vbr_curl *t, const vbr_step *send, vbr_response *out);
+CURL *vbr_curl_handle(vbr_curl *t);
+/* In a multi handle an easy handle's connection goes to the multi's pool,
+ * where it outlives the client; this gives the handle a cache of its own
+ * instead, closed with it; `fresh` closes what it holds first (a step that
+ * asks for a new connection).  0, or -1 when libcurl refuses. */
+int vbr_curl_own_connections(vbr_curl *t, int fresh);
+void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out);
 
 #endif

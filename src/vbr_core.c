@@ -137,5 +137,6 @@ int luaopen_vbr_core(lua_State *L)
     lua_setfield(L, -3, "all_revisions");
     lua_setfield(L, -2, "revisions");
     vbr_interrupt_open(L);         /* core.interrupt: Ctrl-C for the CLI (src/interrupt.c) */
+    core_open_multi(L);            /* core.multi: many clients at once (src/transport_multi.c) */
     return 1;
 }

@@ -30,7 +30,7 @@ local cli = {}
 
 -- The command modules, in the order of `vbr --help`.
 local MODULES = { "vbr.cli.configbackup", "vbr.cli.sessions", "vbr.cli.schedule",
-                  "vbr.cli.repl", "vbr.cli.docs" }
+                  "vbr.cli.repl", "vbr.cli.docs", "vbr.cli.fleet" }
 
 local function exit_code_lines()
   local lines = {}

@@ -26,7 +26,8 @@ local revision_lib = require "vbr.revision"
 local configbackup = require "vbr.configbackup"
 local session_lib = require "vbr.session"
 
-local type, tostring, setmetatable, error, ipairs = type, tostring, setmetatable, error, ipairs
+local type, tostring, setmetatable, error, ipairs, pairs =
+      type, tostring, setmetatable, error, ipairs, pairs
 local concat = table.concat
 
 local vbr = {
@@ -186,12 +187,25 @@ end
 --   `configbackup:older_revision`), `ca_file`, `ca_path`, `pinned_public_key`,
 --   `insecure`, `connect_timeout`, `timeout`, `retry`, `max_response_size`,
 --   `user_agent`; inside nginx `nginx = { location =, shared_dict = }` (or
---   `false` for the blocking libcurl transport), see `vbr.nginx`
+--   `false` for the blocking libcurl transport), see `vbr.nginx`;
+--   `transport`, a `vbr.multi` loop that carries the requests of many
+--   clients at once
 -- @treturn[1] table the client
 -- @return[2] nil, err when the login fails
 function vbr.connect(options)
   if type(options) ~= "table" then
     error("vbr.connect expects an options table, got " .. type(options), 2)
+  end
+  local transport = options.transport
+  if transport ~= nil then
+    if type(transport) ~= "table" or type(transport.attach) ~= "function" then
+      error("vbr: option 'transport' must be a vbr.multi loop, got " .. type(transport), 2)
+    end
+    local rest = {}
+    for key, value in pairs(options) do
+      if key ~= "transport" then rest[key] = value end
+    end
+    options = rest
   end
   -- inside nginx the requests go through subrequests (vbr.nginx)
   local core_options, nginx_options = require("vbr.nginx").split_options(options)
@@ -204,6 +218,8 @@ function vbr.connect(options)
   local ok, err
   if nginx_options then
     ok, err = require("vbr.nginx").attach(self, nginx_options, options.url, options.username)
+  elseif transport then
+    ok, err = transport:attach(self)
   else
     ok, err = handle:login()
   end

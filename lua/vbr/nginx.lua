@@ -470,5 +470,7 @@ function nginx.attach(client, options, url, username)
 end
 
 nginx.Transport = Transport
+-- for vbr.fleet, which picks its runner and options by them
+nginx.in_nginx, nginx.CURL_ONLY = in_nginx, CURL_ONLY
 
 return nginx

@@ -40,10 +40,12 @@ local Instance = {}
 Instance.__index = Instance
 
 local FLAGS = { token_lifetime = "--token-lifetime", session_duration = "--session-duration",
-                port = "--port", admin_port = "--admin-port", dir = "--dir", openapi = "--openapi" }
+                port = "--port", admin_port = "--admin-port", dir = "--dir", openapi = "--openapi",
+                servers = "--servers", seed = "--seed" }
 
 -- Starts an instance. Options: token_lifetime, session_duration, port,
--- admin_port, dir, openapi; any other key is a simulator setting (vbrsim --set).
+-- admin_port, dir, openapi, servers and seed (a fleet); any other key is a
+-- simulator setting (vbrsim --set).
 function sim.start(options)
   local args = {}
   local names = {}
@@ -69,6 +71,9 @@ function sim.start(options)
     pid = tonumber(fields.VBRSIM_PID),
     dir = fields.VBRSIM_DIR,
     users = sim.users,
+    servers = tonumber(fields.VBRSIM_SERVERS),           -- a fleet's
+    inventory = fields.VBRSIM_INVENTORY,
+    password_file = fields.VBR_PASSWORD_FILE,
   }, Instance)
 end
 
@@ -112,6 +117,26 @@ function Instance:expire_tokens() return self:admin("POST", "/admin/tokens/expir
 
 -- Stored configBackup (neutral), last accepted PUT body text, sessions, fixed ids.
 function Instance:state() return self:admin("GET", "/admin/state") end
+
+-- A fleet: {servers = [{name, url, port, host, revision, tags, problems}],
+--  totals = {requests, connections, tls_handshakes}, connections = {open, peak}}
+function Instance:fleet() return self:admin("GET", "/admin/fleet") end
+
+-- Back to zero: every server's counters and the peak of open connections.
+function Instance:reset_fleet_counters() return self:admin("DELETE", "/admin/fleet/counters") end
+
+-- The admin API of one server of a fleet by name ("*": every server, for
+-- the calls that change something): fault, config, counters, reset ...
+local View = setmetatable({}, { __index = Instance })   -- no __gc: a view stops nothing
+View.__index = View
+
+function View:admin(method, path, body)
+  return self.instance:admin(method, self.prefix .. path:gsub("^/admin", ""), body)
+end
+
+function Instance:on(name)
+  return setmetatable({ instance = self, prefix = "/admin/servers/" .. name }, View)
+end
 
 -- Stops the instance by pid and removes its directory. Idempotent.
 function Instance:stop()

@@ -9,7 +9,7 @@ local auth = require "vbrsim.auth"
 local admin = {}
 
 local ngx = ngx
-local pairs, ipairs = pairs, ipairs
+local pairs, ipairs, pcall, error, tonumber = pairs, ipairs, pcall, error, tonumber
 
 local function read_json()
   ngx.req.read_body()
@@ -123,11 +123,95 @@ local ROUTES = {
   ["GET /admin/tokens"] = function() return http.json(200, auth.issued()) end,
 }
 
+-- The servers of the fleet: who they are, where, and what their profile
+-- got wrong on purpose; the connections open at once over all of them.
+local function fleet_view()
+  local servers = json.array()
+  local totals = { requests = 0, connections = 0, tls_handshakes = 0 }
+  for index, spec in ipairs(state.server_specs) do
+    local record = state.records[index]
+    local profile = spec.profile or {}
+    servers[index] = json.object {
+      name = profile.name or "vbrsim", port = spec.port or json.null,
+      url = spec.port and ("https://127.0.0.1:" .. spec.port) or json.null,
+      host = profile.host or "vbrsim.local",
+      revision = profile.settings and profile.settings.max_revision or json.null,
+      tags = json.array(state.copy(profile.tags or {})),
+      problems = json.array(state.copy(profile.problems or {})),
+    }
+    if record then
+      local c = record.counters
+      totals.requests = totals.requests + c.total
+      totals.connections = totals.connections + c.connections
+      totals.tls_handshakes = totals.tls_handshakes + c.tls_handshakes
+    end
+  end
+  local open = state.sample_connections(tonumber(ngx.var.connections_active))
+  return json.object {
+    servers = servers, totals = json.object(totals),
+    connections = json.object { open = open, peak = state.connections.peak },
+  }
+end
+
+local FLEET_ROUTES = {
+  ["GET /admin/fleet"] = function() return http.json(200, fleet_view()) end,
+  ["DELETE /admin/fleet/counters"] = function()
+    for index in ipairs(state.server_specs) do
+      local record = state.records[index]
+      if record then record.counters = state.new_counters() end
+    end
+    state.connections.peak = 0
+    return http.json(200, fleet_view())
+  end,
+}
+
+-- Runs an endpoint for one server, or for each ("*": POST and DELETE only).
+local function for_servers(name, key)
+  local handler = ROUTES[key]
+  if not handler then return nil end
+  if name ~= "*" then
+    local record = state.server_named(name)
+    if not record then
+      return http.json(404, json.object { error = "no server named '" .. name .. "'" })
+    end
+    state.use(record)
+    return handler()
+  end
+  if key:find("^GET ") then
+    return refuse("GET is per server: /admin/servers/NAME/...; the fleet's is GET /admin/fleet")
+  end
+  local response
+  for index in ipairs(state.server_specs) do
+    state.use(state.server(index))
+    response = handler()
+    if response.status ~= 200 then return response end
+  end
+  return http.json(200, json.object { ok = true, servers = #state.server_specs })
+end
+
+local function route()
+  -- the body first: reading it may yield, and so must happen before a
+  -- server is bound (other requests bind theirs meanwhile)
+  ngx.req.read_body()
+  local method, uri = ngx.req.get_method(), ngx.var.uri
+  local fleet_handler = FLEET_ROUTES[method .. " " .. uri]
+  if fleet_handler then return fleet_handler() end
+  local name, rest = uri:match("^/admin/servers/([^/]+)(/.+)$")
+  if name then return for_servers(name, method .. " /admin" .. rest) end
+  local handler = ROUTES[method .. " " .. uri]
+  if not handler then return nil end
+  state.use(state.server(1))      -- without a name: the first (the only) server
+  return handler()
+end
+
 -- content_by_lua entry of the admin server.
 function admin.handle()
-  local handler = ROUTES[ngx.req.get_method() .. " " .. ngx.var.uri]
-  local response = handler and handler()
-    or http.json(404, json.object { error = "no such admin endpoint" })
+  local connections = state.connections
+  connections.admin = connections.admin + 1
+  local ok, response = pcall(route)
+  connections.admin = connections.admin - 1
+  if not ok then error(response, 0) end
+  response = response or http.json(404, json.object { error = "no such admin endpoint" })
   local body, content_type = http.render(response)
   ngx.status = response.status
   ngx.header["Content-Type"] = content_type

@@ -23,11 +23,10 @@ local PRUNE_EVERY = 5000
 -- Every token issued since the last reset (admin GET /admin/tokens), so that
 -- specs can look for them where no secret may appear; the first MAX_ISSUED.
 local MAX_ISSUED = 50000
-local issued
-state.on_reset(function() issued = { access = json.array(), refresh = json.array() } end)
 
 function auth.issued()
-  return json.object { access = issued.access, refresh = issued.refresh,
+  local issued = state.issued
+  return json.object { access = json.array(issued.access), refresh = json.array(issued.refresh),
                        truncated = #issued.access >= MAX_ISSUED }
 end
 
@@ -66,6 +65,7 @@ local function issue(username, short_term_refresh, now)
   if short_term_refresh then refresh_lifetime = lifetime + 15 * 60 end
   local access = new_access_token(username, now, now + lifetime)
   local refresh = util.random_token(32)
+  local issued = state.issued
   if #issued.access < MAX_ISSUED then
     issued.access[#issued.access + 1] = access
     issued.refresh[#issued.refresh + 1] = refresh

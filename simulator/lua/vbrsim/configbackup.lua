@@ -24,8 +24,35 @@ local function array_of(list)
   return a
 end
 
+local REPOSITORY_OF = { default = "repo_default", nas = "repo_nas", hardened = "repo_hardened" }
+
+-- A fleet server's settings: its profile's (vbrsim.fleet) over the defaults.
+local function profile_settings(settings, config)
+  settings.isEnabled = config.isEnabled
+  settings.backupRepositoryId = state.ids[REPOSITORY_OF[config.repository]]
+  settings.restorePointsToKeep = config.restorePointsToKeep
+  local schedule = config.schedule
+  settings.schedule = json.object {
+    isEnabled = schedule.isEnabled,
+    daily = json.object(state.copy(schedule.daily)),
+    monthly = json.object(state.copy(schedule.monthly)),
+  }
+  settings.schedule.daily.days = array_of(schedule.daily.days)
+  settings.schedule.monthly.months = array_of(YEAR)
+  if not config.encrypted then
+    settings.encryption = json.object { isEnabled = false,
+                                        passwordId = "00000000-0000-0000-0000-000000000000" }
+  end
+  if config.email then
+    local smtp = settings.notifications.SMTPSettings
+    smtp.isEnabled, smtp.settingsType = true, "Custom"
+    smtp.recipients = array_of { "backup-team@example.com" }
+  end
+  return settings
+end
+
 local function default_settings()
-  return json.object {
+  local settings = json.object {
     isEnabled = true,
     backupRepositoryId = state.ids.repo_default,
     restorePointsToKeep = 10,
@@ -51,6 +78,8 @@ local function default_settings()
     },
     encryption = json.object { isEnabled = true, passwordId = state.ids.password_standard },
   }
+  local profile = state.profile
+  return profile and profile_settings(settings, profile.config) or settings
 end
 
 state.on_reset(function()

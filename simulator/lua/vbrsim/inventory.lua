@@ -11,7 +11,7 @@ local listing = require "vbrsim.listing"
 local inventory = {}
 
 local ids = state.ids
-local ipairs = ipairs
+local ipairs, pairs = ipairs, pairs
 
 local function mount_server(host_id, linux)
   return {
@@ -176,6 +176,73 @@ function inventory.list_passwords(req)
   return http.json(200, listing.page(rendered, args))
 end
 
+-- Who this server is: its DNS name (serverInfo.name, the name of its own
+-- managed server) and installation id; a fleet server's come from its profile.
+function inventory.identity()
+  local profile = state.profile
+  return {
+    name = profile and profile.host or "vbrsim.local",
+    installation = profile and profile.installation or ids.installation,
+    repository_host = profile and profile.repository_host or "linux-repo01.vbrsim.local",
+  }
+end
+
+-- Managed servers: the backup server itself (the host of the default
+-- repository) and the Linux host of the hardened repository.
+local function managed_servers()
+  local identity = inventory.identity()
+  return {
+    { id = ids.backup_server, name = identity.name, description = "Backup server",
+      type = "WindowsHost", status = "Available", credentialsId = ids.smb_credentials,
+      credentialsStorageType = "Permanent", isBackupServer = true,
+      networkSettings = { portRangeStart = 2500, portRangeEnd = 3300 } },
+    { id = LINUX_HOST, name = identity.repository_host,
+      description = "Host of the hardened repository", type = "LinuxHost", status = "Available",
+      credentialsId = ids.smb_credentials, credentialsStorageType = "Permanent",
+      isBackupServer = false,
+      sshSettings = { sshTimeOutMs = 20000, portRangeStart = 2500, portRangeEnd = 3300,
+                      managementPort = 6162 } },
+  }
+end
+
+local function render_managed_server(document, server)
+  local model = document:schema("ManagedServerModel")
+  local target = model.discriminator and model.discriminator.mapping[server.type]
+  return schema.shape(document, target and document:resolve({ ["$ref"] = target }) or model,
+                      server)
+end
+
+-- GET /api/v1/backupInfrastructure/managedServers
+function inventory.list_managed_servers(req)
+  local args, document = req.args, req.document
+  local types = listing.set_of(args.typeFilter)
+  local items = {}
+  for _, server in ipairs(managed_servers()) do
+    if (not types or types[server.type])
+        and (not args.nameFilter or listing.name_matches(args.nameFilter, server.name)) then
+      items[#items + 1] = server
+    end
+  end
+  local column = args.orderColumn or "Name"
+  local field = ({ Type = "type", Description = "description", Status = "status" })[column]
+    or "name"
+  listing.sort_by(items, function(server) return server[field] end, args.orderAsc == false)
+  local rendered = {}
+  for i, server in ipairs(items) do rendered[i] = render_managed_server(document, server) end
+  return http.json(200, listing.page(rendered, args))
+end
+
+-- GET /api/v1/backupInfrastructure/managedServers/{id}
+function inventory.managed_server(req)
+  for _, server in ipairs(managed_servers()) do
+    if server.id == req.params.id then
+      return http.json(200, render_managed_server(req.document, server))
+    end
+  end
+  return http.error(404, "NotFound",
+    "Managed server " .. req.params.id .. " was not found.", req.params.id)
+end
+
 function inventory.build_version()
   local s = state.settings
   if s.build_version ~= "" then return s.build_version end
@@ -186,10 +253,11 @@ end
 function inventory.server_info(req)
   local document = req.document
   -- 1.1-rev0 requires "vbrInstallationId" but names the property "vbrId": send both there.
+  local identity = inventory.identity()
   return http.json(200, schema.shape(document, document:schema("ServerInfoModel"), {
-    vbrId = ids.installation,
-    vbrInstallationId = ids.installation,
-    name = "vbrsim.local",
+    vbrId = identity.installation,
+    vbrInstallationId = identity.installation,
+    name = identity.name,
     buildVersion = inventory.build_version(),
     patches = json.array(),
     databaseVendor = "PostgreSQL",

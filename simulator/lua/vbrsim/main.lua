@@ -4,6 +4,7 @@
 local json = require "vbrsim.json"
 local openapi = require "vbrsim.openapi"
 local state = require "vbrsim.state"
+local fleet = require "vbrsim.fleet"
 
 local main = {}
 
@@ -24,6 +25,16 @@ local function read_settings(path)
   return overrides
 end
 
+local function write_file(path, text)
+  local f, err = io.open(path, "w")
+  if not f then error("vbrsim: cannot write " .. path .. ": " .. tostring(err), 0) end
+  f:write(text)
+  f:close()
+end
+
+-- options: openapi_dir, settings_file, port (the first HTTPS port), and for
+-- a fleet servers (how many; 0: one classic server), seed, dir (where the
+-- inventory file goes; dir/admin-password and dir/certs/ca.pem are vbrsim's).
 function main.init(options)
   local registry, err = openapi.load(options.openapi_dir)
   if not registry then error("vbrsim: " .. err, 0) end
@@ -31,7 +42,16 @@ function main.init(options)
   require "vbrsim.router"
   require "vbrsim.admin"
   require("vbrsim.recorder").path = options.request_log
-  state.init(registry, read_settings(options.settings_file))
+  local servers = { { port = options.port } }
+  if (options.servers or 0) > 0 then
+    servers = fleet.servers(options.servers, options.seed, options.port, registry,
+                            ngx and ngx.now() or os.time())
+    write_file(options.dir .. "/inventory", fleet.inventory_text(servers, {
+      seed = options.seed, password_file = options.dir .. "/admin-password",
+      ca_file = options.dir .. "/certs/ca.pem",
+    }))
+  end
+  state.init(registry, read_settings(options.settings_file), servers)
 end
 
 function main.init_worker()

@@ -12,6 +12,8 @@ local configbackup = require "vbrsim.configbackup"
 local sessions = require "vbrsim.sessions"
 local openapi = require "vbrsim.openapi"
 local recorder = require "vbrsim.recorder"
+local ssl = require "ngx.ssl"
+local analyzer = require "vbrsim.analyzer"
 
 local router = {}
 
@@ -33,6 +35,12 @@ local ROUTES = {
   { method = "GET", template = "/api/v1/encryptionPasswords", handler = inventory.list_passwords },
   { method = "GET", template = "/api/v1/backupInfrastructure/repositories",
     handler = inventory.list_repositories },
+  { method = "GET", template = "/api/v1/backupInfrastructure/managedServers",
+    handler = inventory.list_managed_servers },
+  { method = "GET", template = "/api/v1/backupInfrastructure/managedServers/{id}",
+    handler = inventory.managed_server },
+  { method = "GET", template = "/api/v1/securityAnalyzer/bestPractices",
+    handler = analyzer.best_practices },
 }
 for _, route in ipairs(ROUTES) do
   route.pattern = "^" .. route.template:gsub("{id}", "([^/]+)") .. "$"
@@ -101,7 +109,7 @@ local function allowed(document, route, role)
   return roles == nil or roles[role] == true
 end
 
-local function process(method, path, now)
+local function process(server, method, path, now)
   local headers = ngx.req.get_headers(100)
   local document, revision_or_error = api_version(headers)
   if not document then return revision_or_error end
@@ -121,6 +129,7 @@ local function process(method, path, now)
   local req = { method = method, path = path, route = route, params = params, headers = headers,
                 now = now, document = document, revision = revision_or_error }
   req.body = read_body()
+  state.use(server)                     -- reading the body may have yielded
   if not route.public then
     local user, refusal = auth.authenticate(req)
     if not user then return refusal end
@@ -247,14 +256,28 @@ local function count(method, path)
   end
 end
 
+-- The server a request (or a TLS handshake) is for: the one on its port.
+function router.server(port)
+  return state.use(state.server_on_port(port) or state.server(1))
+end
+
 -- content_by_lua entry of the HTTPS server.
 function router.handle()
   ngx.update_time()
+  local server = router.server(ngx.var.server_port)
+  state.sample_connections(tonumber(ngx.var.connections_active))
   local method, path = ngx.req.get_method(), ngx.var.uri
   count(method, path)
   recorder.record(method, path)
+  state.use(server)                     -- recording reads the body: it may yield
+  -- latency (every answer) and a delay fault: other requests run meanwhile
+  local wait = state.settings.latency_ms
   local delay = faults.take("delay", method, path)
-  if delay then ngx.sleep(delay.ms / 1000) end
+  if delay then wait = wait + delay.ms end
+  if wait > 0 then
+    ngx.sleep(wait / 1000)
+    state.use(server)
+  end
   local fault = faults.take(faults.answer_kinds, method, path)
   if fault and faults.stage(fault) == "before" then
     local response = fault_response(fault)
@@ -262,7 +285,7 @@ function router.handle()
     return send(response)
   end
   ngx.update_time()
-  local response = process(method, path, ngx.now())
+  local response = process(server, method, path, ngx.now())
   if fault then
     if fault.kind == "short_body" then return send_short(response) end
     if fault.kind == "trickle" then return send_trickle(response, fault) end
@@ -273,6 +296,7 @@ end
 
 -- ssl_certificate_by_lua entry: runs once per full TLS handshake.
 function router.count_handshake()
+  router.server(ssl.server_port())
   state.counters.tls_handshakes = state.counters.tls_handshakes + 1
 end
 

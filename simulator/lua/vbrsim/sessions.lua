@@ -29,13 +29,38 @@ local function new_session(fields)
   return add(fields)
 end
 
+local function config_session(created, run_time, outcome, message)
+  return new_session { name = "Backup Configuration Job", kind = "ConfigurationBackup",
+    job_id = state.ids.config_job, created = created, run_time = run_time, outcome = outcome,
+    message = message, initiated_by = "Scheduler" }
+end
+
+local SUCCESS = "Configuration backup completed successfully."
+
+-- A fleet server's configuration backups, as its profile's history says
+-- (vbrsim.fleet): the last success, a failed last run, one still running.
+local function profile_history(now, history)
+  config_session(now - history.last_success_age - 86400, 31, "Success", SUCCESS)
+  config_session(now - history.last_success_age, 34, "Success", SUCCESS)
+  if history.failed_age then
+    config_session(now - history.failed_age, 20, "Failed",
+      "Unable to connect to the backup repository: the network path was not found.")
+  end
+  if history.running_for then
+    config_session(now - history.running_for, 86400, "Success", SUCCESS)
+  end
+end
+
 -- A few finished sessions, so lists, filters and lastSuccessfulBackup have data.
 state.on_reset(function()
   local now = state.started_at
   local backup_job = "c05dfa57-f59a-4e90-8065-b7f5d3276406"
-  new_session { name = "Backup Configuration Job", kind = "ConfigurationBackup",
-    job_id = state.ids.config_job, created = now - 86400, run_time = 34, outcome = "Success",
-    message = "Configuration backup completed successfully.", initiated_by = "Scheduler" }
+  local profile = state.profile
+  if profile then
+    profile_history(now, profile.history)
+  else
+    config_session(now - 86400, 34, "Success", SUCCESS)
+  end
   new_session { name = "Infrastructure Item Saving", kind = "Infrastructure", job_id = util.uuid(),
     created = now - 5 * 3600, run_time = 12, outcome = "Success", message = "Success",
     initiated_by = "admin" }

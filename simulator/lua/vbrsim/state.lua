@@ -1,12 +1,19 @@
--- Everything the simulated server remembers. One nginx worker process, so this
+-- Everything the simulated servers remember. One nginx worker process, so this
 -- module's tables are the whole state: no shared dict, no locking, and a
 -- reset is a plain rebuild.
+--
+-- Each simulated server (one, or a fleet of them on their own ports) keeps
+-- its own record: settings, tokens, sessions, faults, counters. `state.X`
+-- reads and writes the record of the server the running request is for
+-- (`state.use`), so the handlers, written for one server, serve a fleet
+-- unchanged. A request that may yield (ngx.sleep, reading the body) binds
+-- its server again afterwards: other requests run meanwhile.
 local json = require "vbrsim.json"
 
 local state = {}
 
 local pairs, ipairs, type, tostring, format = pairs, ipairs, type, tostring, string.format
-local setmetatable, getmetatable = setmetatable, getmetatable
+local setmetatable, getmetatable, rawset, tonumber = setmetatable, getmetatable, rawset, tonumber
 
 -- Settings a test may change at start (vbrsim --set) or at run time (admin API).
 local DEFAULT_SETTINGS = {
@@ -24,6 +31,7 @@ local DEFAULT_SETTINGS = {
   backup_outcome = "auto",              -- auto | Success | Warning | Failed
   extra_fields = json.object(),         -- extra top-level configBackup fields, as a newer server
   record_requests = false,              -- append each API request to DIR/requests.jsonl
+  latency_ms = 0,                       -- every answer of the API waits this long first
 }
 
 local SETTING_CHOICES = {
@@ -74,7 +82,13 @@ function state.check_setting(name, value)
   if type(value) ~= type(default) then
     return nil, format("%s must be a %s", name, type(default))
   end
-  if type(value) == "number" and value < 0 then return nil, name .. " must not be negative" end
+  if name == "utc_offset_minutes" then
+    if value < -720 or value > 840 or value % 1 ~= 0 then
+      return nil, name .. " must be whole minutes from -720 to 840"
+    end
+  elseif type(value) == "number" and value < 0 then
+    return nil, name .. " must not be negative"
+  end
   local choices = SETTING_CHOICES[name]
   if choices and not choices[value] then
     return nil, name .. " has no choice '" .. tostring(value) .. "'"
@@ -93,23 +107,81 @@ function state.setting_names()
   return names
 end
 
--- Start-time settings: defaults overridden by vbrsim --set values.
-function state.init(registry, overrides)
-  state.registry = registry
+-- Start-time settings: defaults overridden by vbrsim --set values, then by a
+-- server's own profile (a fleet's servers differ in revision, offset, ...).
+local function start_settings(overrides, profile)
   local settings = copy(DEFAULT_SETTINGS)
-  for name, value in pairs(overrides or {}) do
-    local checked, err = state.check_setting(name, value)
-    if checked == nil then error("vbrsim: " .. err, 0) end
-    settings[name] = checked
+  for _, source in ipairs { overrides or {}, profile and profile.settings or {} } do
+    for name, value in pairs(source) do
+      local checked, err = state.check_setting(name, value)
+      if checked == nil then error("vbrsim: " .. err, 0) end
+      settings[name] = checked
+    end
   end
-  state.start_settings = settings
-  state.reset()
+  return settings
 end
 
--- Back to the state right after start: settings, tokens, sessions, faults,
--- counters and the configuration backup settings.
-function state.reset()
-  state.started_at = ngx and ngx.now() or os.time()
+-- servers: a list of {port =, profile =} (one without a profile: the classic
+-- single server); none given: one classic server on no particular port.
+-- Records are built when first used, so a fleet of 1,000 starts at once.
+function state.init(registry, overrides, servers)
+  rawset(state, "registry", registry)
+  rawset(state, "overrides", overrides or {})
+  rawset(state, "fleet_started_at", ngx and ngx.now() or os.time())
+  rawset(state, "server_specs", servers or { {} })
+  rawset(state, "records", {})
+  rawset(state, "by_port", {})
+  rawset(state, "by_name", {})
+  for index, spec in ipairs(state.server_specs) do
+    spec.index = index
+    if spec.port then state.by_port[spec.port] = index end
+    if spec.profile then state.by_name[spec.profile.name] = index end
+    start_settings(state.overrides, spec.profile)   -- a bad setting stops the start
+  end
+  state.use(state.server(1))
+end
+
+-- The record of the index-th server, built (and reset) on first use.
+function state.server(index)
+  local record = state.records[index]
+  if record then return record end
+  local spec = state.server_specs[index]
+  if not spec then return nil end
+  record = { index = index, port = spec.port, profile = spec.profile,
+             start_settings = start_settings(state.overrides, spec.profile) }
+  state.records[index] = record
+  local previous = state.current
+  state.use(record)
+  state.reset(state.fleet_started_at)
+  if previous then state.use(previous) end
+  return record
+end
+
+-- The record of the server listening on a port, or nil.
+function state.server_on_port(port)
+  local index = state.by_port[tonumber(port)]
+  return index and state.server(index)
+end
+
+-- The record of a fleet server by its inventory name, or nil.
+function state.server_named(name)
+  local index = state.by_name[name]
+  return index and state.server(index)
+end
+
+-- Makes `state.X` the given server's.
+local bound = {}
+function state.use(record)
+  bound.__index, bound.__newindex = record, record
+  rawset(state, "current", record)
+  return record
+end
+
+-- Back to the state right after start (`at`: the start time; default now):
+-- settings, tokens, sessions, faults, counters and the configuration backup
+-- settings of the bound server.
+function state.reset(at)
+  state.started_at = at or (ngx and ngx.now() or os.time())
   state.settings = copy(state.start_settings)
   state.tokens = {}           -- access token -> {user, expires_at, refresh}
   state.refresh_tokens = {}   -- refresh token -> {user, expires_at, access}
@@ -119,11 +191,22 @@ function state.reset()
   state.usn = 0
   state.sessions = {}         -- in creation order
   state.sessions_by_id = {}
+  state.issued = { access = {}, refresh = {} }   -- every token since (vbrsim.auth)
   for _, hook in ipairs(state.reset_hooks) do hook() end
 end
 
 function state.new_counters()
   return { requests = {}, routes = {}, tls_handshakes = 0, connections = 0, total = 0 }
+end
+
+-- Client connections open at once over all servers, the admin API's own left
+-- out (`admin`: its requests in progress), sampled as each request arrives.
+state.connections = { peak = 0, admin = 0 }
+
+function state.sample_connections(active)
+  local open = (active or 0) - state.connections.admin
+  if open > state.connections.peak then state.connections.peak = open end
+  return open
 end
 
 -- Modules register how to rebuild their own part of the state.
@@ -144,5 +227,8 @@ function state.max_revision()
   local supported = state.registry.supported
   return supported[#supported]
 end
+
+-- From here on, keys not defined above belong to the bound server's record.
+setmetatable(state, bound)
 
 return state
