@@ -30,11 +30,13 @@ deps-checks:
 deps-bench:
 	@scripts/install-deps bench
 
-# build/<lua>/vbr/core.so for each interpreter
+# build/<lua>/vbr/core.so for each interpreter. The pkg-config flags are
+# expanded when the recipe runs ($$), after `deps` (order-only) installed
+# the headers: a fresh machine has none when make reads this file.
 define core_rule
-build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
+build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) $(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
+	$$(CC) $$(ALL_CFLAGS) $$(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
 		-shared -o $$@ $(SOURCES) $$(shell pkg-config --libs libcurl)
 endef
 $(foreach lua,$(LUAS),$(eval $(call core_rule,$(lua))))
@@ -71,7 +73,7 @@ valgrind: build deps-checks
 # checks are valgrind's job.
 ASAN_CC    ?= gcc
 ASAN_LIB    = $(shell $(ASAN_CC) -print-file-name=libasan.so)
-build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
+build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps-checks
 	@mkdir -p $(@D)
 	$(ASAN_CC) -std=gnu99 -fPIC $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -107,7 +109,7 @@ fuzz_flags_response    := -detect_leaks=0
 fuzz_flags_options     := -detect_leaks=0
 fuzz_flags_multi       := -detect_leaks=0
 
-build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS)
+build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS) | deps-checks
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz_sources_$*) -llua5.4 \
 		$(shell pkg-config --libs libcurl)
