@@ -23,17 +23,17 @@
 -- @classmod vbr.configbackup
 
 local json = require "vbr.json"
-local revision_lib = require "vbr.revision"
-local session_lib = require "vbr.session"
 
--- vbr.schedule and vbr.model are loaded on first use: get() and start()
--- need neither, and a short-lived process spends its start-up time
--- compiling Lua.
+-- vbr.schedule, vbr.model, vbr.revision and vbr.session are loaded on
+-- first use: get() needs none of them, and a short-lived process spends its
+-- start-up time compiling Lua.
 local function on_first_use(name)
   return setmetatable({}, { __index = function(_, key) return require(name)[key] end })
 end
 local schedule_lib = on_first_use("vbr.schedule")
 local model = on_first_use("vbr.model")
+local revision_lib = on_first_use("vbr.revision")
+local session_lib = on_first_use("vbr.session")
 
 local type, pairs, ipairs, tostring, setmetatable, error =
       type, pairs, ipairs, tostring, setmetatable, error
