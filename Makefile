@@ -55,7 +55,7 @@ spec-luajit: build
 spec: build
 	$(LUA_ENV) lua5.4 $(BUSTED)
 
-test: build-all lint spec-luajit spec
+test: build-all lint docs spec-luajit spec
 
 demo: build
 	@$(LUA_ENV) LUA_CPATH='build/lua5.4/?.so;;' lua5.4 examples/demo.lua
@@ -139,9 +139,9 @@ soak: build
 bench: build-all deps-bench
 	bench/run
 
-# The LDoc reference of lua/ and src/, in docs/.
+# The LDoc reference of lua/ and src/, in doc/ (config.ld); a warning fails.
 docs: deps
-	ldoc -q .
+	ldoc --fatalwarnings -q .
 
 clean:
-	rm -rf build docs
+	rm -rf build doc
