@@ -1,7 +1,10 @@
 # vbr: build, test and demo. `make demo` and `make test` are the two commands
 # of the README; both install what is missing first (scripts/install-deps).
 
-VERSION   := $(shell sed -n 's/^local vbr_version = "\(.*\)"/\1/p' vbr-scm-1.rockspec)
+# The version, from its one place; VERSION=X.Y.Z given to `make tag`,
+# `make rockspec` or `make rock` is checked against it (a release's number).
+ROCKSPEC_VERSION := $(shell sed -n 's/^local vbr_version = "\(.*\)"/\1/p' vbr-scm-1.rockspec)
+VERSION   := $(ROCKSPEC_VERSION)
 SOURCES   := $(wildcard src/*.c)
 HEADERS   := $(wildcard src/*.h)
 CC        ?= cc
@@ -17,7 +20,7 @@ BUSTED    := /usr/bin/busted
 LUA_ENV    = LUA_PATH='./?.lua;lua/?.lua;lua/?/init.lua;;'
 
 .PHONY: all deps deps-checks deps-bench build build-all test lint spec spec-luajit demo valgrind docs clean \
-	asan fuzz fuzz-smoke soak
+	asan fuzz fuzz-smoke soak tag rockspec rock
 
 all: build
 
@@ -142,6 +145,41 @@ bench: build-all deps-bench
 # The LDoc reference of lua/ and src/, in doc/ (config.ld); a warning fails.
 docs: deps
 	ldoc --fatalwarnings -q .
+
+# A release, VERSION being the one of vbr-scm-1.rockspec (bump it there first):
+#   make tag        tags vX.Y.Z: a commit of HEAD plus doc/, the reference,
+#                   which LuaRocks installs from there; the branch stays as it is
+#   make rockspec   writes vbr-X.Y.Z-1.rockspec, its source the tag at REPO_URL
+#   make rock       packs vbr-X.Y.Z-1.src.rock from it (luarocks fetches the tag)
+# REPO_URL: the scm rockspec's source.url unless given (git+file:///... works).
+REPO_URL ?= $(shell sed -n 's/^   url = "\(.*\)",$$/\1/p' vbr-scm-1.rockspec)
+RELEASE    = vbr-$(VERSION)-1
+check-version = @[ "$(VERSION)" = "$(ROCKSPEC_VERSION)" ] || { echo "make: VERSION=$(VERSION), \
+	but vbr-scm-1.rockspec says $(ROCKSPEC_VERSION): change local vbr_version there first"; exit 1; }
+
+tag: docs
+	$(check-version)
+	@git diff --quiet HEAD || { echo "make tag: commit your changes first"; exit 1; }
+	@! git rev-parse -q --verify refs/tags/v$(VERSION) >/dev/null || \
+		{ echo "make tag: v$(VERSION) exists"; exit 1; }
+	@index=$$(mktemp) && export GIT_INDEX_FILE=$$index && git read-tree HEAD && \
+	git add -f doc && tree=$$(git write-tree) && rm -f $$index && unset GIT_INDEX_FILE && \
+	commit=$$(git commit-tree $$tree -p HEAD -m "vbr $(VERSION): HEAD and its reference (doc/)") && \
+	git tag -a -m "vbr $(VERSION)" v$(VERSION) $$commit && echo "tagged v$(VERSION): $$commit"
+
+rockspec:
+	$(check-version)
+	@sed -e '1i -- Made from vbr-scm-1.rockspec by `make rockspec`: the release v$(VERSION).' \
+		-e 's/^version = "scm-1"$$/version = "$(VERSION)-1"/' \
+		-e 's|^   url = ".*",$$|   url = "$(REPO_URL)",\n   tag = "v$(VERSION)",|' \
+		vbr-scm-1.rockspec > $(RELEASE).rockspec
+	@grep -q '^   tag = "v$(VERSION)",$$' $(RELEASE).rockspec && \
+		grep -q '^version = "$(VERSION)-1"$$' $(RELEASE).rockspec || \
+		{ rm -f $(RELEASE).rockspec; echo "make rockspec: vbr-scm-1.rockspec has changed shape"; exit 1; }
+	@echo "wrote $(RELEASE).rockspec"
+
+rock: rockspec
+	luarocks pack $(RELEASE).rockspec
 
 clean:
 	rm -rf build doc
