@@ -6,6 +6,8 @@
 -- The password goes to quickstart.lua in a file (VBR_PASSWORD_FILE), as it
 -- would on a real server: never on a command line.
 local SIMULATOR = "simulator/vbrsim"
+-- The quickstart runs on this script's own interpreter (lua5.4 under make demo).
+local LUA = arg and arg[-1] or "lua5.4"
 
 local function quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
@@ -38,7 +40,8 @@ local ok, why = pcall(function()
   local file = assert(io.open(password_file, "w"))
   file:write("Adm1n P@ss&w=rd%")             -- the simulator's admin (simulator/README.md)
   file:close()
-  print("A VBR simulator runs at " .. sim.VBR_URL .. "; user admin.")
+  print("A VBR simulator runs at " .. sim.VBR_URL .. "; user admin. Running " .. LUA
+    .. " examples/quickstart.lua:")
   print("")
   local command = table.concat({
     "VBR_URL=" .. quote(sim.VBR_URL),
@@ -46,7 +49,7 @@ local ok, why = pcall(function()
     "VBR_USERNAME=admin",
     "VBR_PASSWORD_FILE=" .. quote(password_file),
     "VBR_API_VERSION=auto",
-    "lua5.4 examples/quickstart.lua",
+    quote(LUA) .. " examples/quickstart.lua",
   }, " ")
   local done, exit_code = succeeded(os.execute(command))
   code = done and 0 or (exit_code or 1)
