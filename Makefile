@@ -142,13 +142,13 @@ soak: build
 bench: build-all deps-bench
 	bench/run
 
-# The LDoc reference of lua/ and src/, in doc/ (config.ld); a warning fails.
+# The LDoc reference of lua/ and src/, in doc/reference/ (config.ld); a warning fails.
 docs: deps
 	ldoc --fatalwarnings -q .
 
 # A release, VERSION being the one of vbr-scm-1.rockspec (bump it there first):
-#   make tag        tags vX.Y.Z: a commit of HEAD plus doc/, the reference,
-#                   which LuaRocks installs from there; the branch stays as it is
+#   make tag        tags vX.Y.Z: a commit of HEAD plus doc/reference/, which
+#                   LuaRocks installs with doc/; the branch stays as it is
 #   make rockspec   writes vbr-X.Y.Z-1.rockspec, its source the tag at REPO_URL
 #   make rock       packs vbr-X.Y.Z-1.src.rock from it (luarocks fetches the tag)
 # REPO_URL: the scm rockspec's source.url unless given (git+file:///... works).
@@ -163,8 +163,8 @@ tag: docs
 	@! git rev-parse -q --verify refs/tags/v$(VERSION) >/dev/null || \
 		{ echo "make tag: v$(VERSION) exists"; exit 1; }
 	@index=$$(mktemp) && export GIT_INDEX_FILE=$$index && git read-tree HEAD && \
-	git add -f doc && tree=$$(git write-tree) && rm -f $$index && unset GIT_INDEX_FILE && \
-	commit=$$(git commit-tree $$tree -p HEAD -m "vbr $(VERSION): HEAD and its reference (doc/)") && \
+	git add -f doc/reference && tree=$$(git write-tree) && rm -f $$index && unset GIT_INDEX_FILE && \
+	commit=$$(git commit-tree $$tree -p HEAD -m "vbr $(VERSION): HEAD and its reference (doc/reference/)") && \
 	git tag -a -m "vbr $(VERSION)" v$(VERSION) $$commit && echo "tagged v$(VERSION): $$commit"
 
 rockspec:
@@ -182,4 +182,4 @@ rock: rockspec
 	luarocks pack $(RELEASE).rockspec
 
 clean:
-	rm -rf build doc
+	rm -rf build doc/reference

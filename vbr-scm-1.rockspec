@@ -95,6 +95,7 @@ build = {
       -- nginx includes <tree>/share/lua/5.1/vbr/vbr_proxy.conf (README, OpenResty)
       lua = { ["vbr.vbr_proxy"] = "examples/openresty/vbr_proxy.conf" },
    },
-   -- LuaRocks copies doc/ (the LDoc reference of `make docs`; release tags
-   -- carry it) into the rock's directory: `luarocks doc vbr` opens it.
+   -- LuaRocks copies doc/ (the man page, and the LDoc reference in
+   -- doc/reference/ once `make docs` ran; release tags carry it) into the
+   -- rock's directory: `luarocks doc vbr` opens it.
 }

@@ -41,6 +41,13 @@ local function in_tree(lua_version, tree, code)
     .. suffix .. " -u LUA_INIT lua" .. lua_version .. " -e " .. quote(script))
 end
 
+-- Runs the tree's `vbr` command, its paths from `luarocks path` as a user
+-- of a tree of their own sets them, in another directory.
+local function vbr_command(lua_version, tree, args, env)
+  return run("eval \"$(luarocks --lua-version=" .. lua_version .. " --tree " .. quote(tree)
+    .. " path)\" && cd / && " .. (env or "") .. " " .. quote(tree .. "/bin/vbr") .. " " .. args)
+end
+
 -- The installed module is the tree's, core included (the first file the
 -- C path finds: 5.1 has no package.searchpath), and has our version.
 local function assert_installed(lua_version, tree)
@@ -135,44 +142,58 @@ describe("a release", function()
     assert(ok, listing)
     assert.matches(" vbr%-" .. VERSION:gsub("%.", "%%.") .. "%-1%.rockspec\n", listing)
     assert.matches(" [^\n]*/src/vbr_core%.c\n", listing)
-    assert.matches(" [^\n]*/doc/index%.html\n", listing)
+    assert.matches(" [^\n]*/doc/reference/index%.html\n", listing)
   end)
 
   for _, lua_version in ipairs { "5.1", "5.3", "5.4" } do
-    it("installs on Lua " .. lua_version .. " into a fresh tree, the reference with it", function()
+    it("installs on Lua " .. lua_version .. " into a fresh tree, the command and the reference "
+      .. "with it", function()
       local tree = temp_dir()
       finally(function() run("rm -rf " .. quote(tree)) end)
       local ok, output = run("luarocks --lua-version=" .. lua_version
         .. " install --deps-mode=none --tree " .. quote(tree) .. " " .. quote(rock))
       assert(ok, output)
       assert_installed(lua_version, tree)
-      local doc = tree .. "/lib/luarocks/rocks-" .. lua_version .. "/vbr/" .. VERSION .. "-1/doc/"
+      local ran, said = vbr_command(lua_version, tree, "--version")
+      assert(ran, said)
+      assert.equal("vbr " .. VERSION, (said:gsub("%s+$", "")))
+      local doc = tree .. "/lib/luarocks/rocks-" .. lua_version .. "/vbr/" .. VERSION
+        .. "-1/doc/reference/"
       assert.matches("vbr reference", read(doc .. "index.html"), 1, true)
       assert.truthy(shell.read(doc .. "modules/vbr.html"))
     end)
   end
 
-  it("installed for 5.1, serves the example gateway in nginx (LuaJIT)", function()
-    local tree = temp_dir()
-    local sim, gateway
-    finally(function()
-      if gateway then gateway:stop() end
-      if sim then sim:stop() end
-      run("rm -rf " .. quote(tree))
+  it("installed for 5.1, serves the example gateway in nginx (LuaJIT), and its command works",
+    function()
+      local tree = temp_dir()
+      local sim, gateway
+      finally(function()
+        if gateway then gateway:stop() end
+        if sim then sim:stop() end
+        run("rm -rf " .. quote(tree))
+      end)
+      local ok, output = run("luarocks --lua-version=5.1 install --deps-mode=none --tree "
+        .. quote(tree) .. " " .. quote(rock))
+      assert(ok, output)
+      sim = sim_lib.start()
+      local share = tree .. "/share/lua/5.1/"
+      gateway = gateway_lib.start(sim, {
+        lua_path = share .. "?.lua;" .. share .. "?/init.lua;"
+          .. PWD .. "/examples/openresty/?.lua",            -- the example's handlers
+        lua_cpath = tree .. "/lib/lua/5.1/?.so",
+        proxy_conf = share .. "vbr/vbr_proxy.conf",
+      })
+      local status, body = gateway:request("GET", "/configbackup")
+      assert.equal(200, status, body)
+      assert.matches('"restorePointsToKeep":10', body, 1, true)
+      assert.same({}, gateway:error_lines())
+      local password = tree .. "/password"
+      shell.write(password, sim.users.admin.password)
+      local ran, shown = vbr_command("5.1", tree, "configbackup show", "VBR_URL=" .. quote(sim.url)
+        .. " VBR_CA_FILE=" .. quote(sim.ca_file) .. " VBR_USERNAME=admin VBR_PASSWORD_FILE="
+        .. quote(password))
+      assert(ran, shown)
+      assert.matches("Restore points:%s+10\n", shown)
     end)
-    local ok, output = run("luarocks --lua-version=5.1 install --deps-mode=none --tree "
-      .. quote(tree) .. " " .. quote(rock))
-    assert(ok, output)
-    sim = sim_lib.start()
-    local share = tree .. "/share/lua/5.1/"
-    gateway = gateway_lib.start(sim, {
-      lua_path = share .. "?.lua;" .. share .. "?/init.lua;" .. PWD .. "/examples/openresty/?.lua",
-      lua_cpath = tree .. "/lib/lua/5.1/?.so",
-      proxy_conf = share .. "vbr/vbr_proxy.conf",
-    })
-    local status, body = gateway:request("GET", "/configbackup")
-    assert.equal(200, status, body)
-    assert.matches('"restorePointsToKeep":10', body, 1, true)
-    assert.same({}, gateway:error_lines())
-  end)
 end)
