@@ -44,6 +44,8 @@ build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps
 endef
 $(foreach lua,$(LUAS),$(eval $(call core_rule,$(lua))))
 
+# build: what the demo runs on; build-all: every interpreter, which the
+# suite needs (its specs start the examples and the command on each).
 build: deps build/lua5.4/vbr/core.so build/luajit/vbr/core.so
 build-all: deps $(foreach lua,$(LUAS),build/$(lua)/vbr/core.so)
 
@@ -52,10 +54,10 @@ lint: deps
 
 # LuaJIT first, so that the last line printed is busted's summary of the
 # whole suite on Lua 5.4.
-spec-luajit: build
+spec-luajit: build-all
 	$(LUA_ENV) luajit $(BUSTED) --run=luajit
 
-spec: build
+spec: build-all
 	$(LUA_ENV) lua5.4 $(BUSTED)
 
 test: build-all lint docs spec-luajit spec
@@ -65,7 +67,7 @@ demo: build
 
 # The whole suite with lua5.4 under memcheck (children started with io.popen,
 # the simulator and the CLI runs, are not traced).
-valgrind: build deps-checks
+valgrind: build-all deps-checks
 	$(LUA_ENV) valgrind --quiet --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --suppressions=valgrind.supp \
 		lua5.4 $(BUSTED) --run=valgrind
@@ -84,7 +86,7 @@ build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps-checks
 		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
 		$(shell pkg-config --libs libcurl)
 
-asan: build deps-checks build/asan/vbr/core.so
+asan: build-all deps-checks build/asan/vbr/core.so
 	$(LUA_ENV) LUA_INIT=@$(CURDIR)/spec/support/asan.lua LD_PRELOAD=$(ASAN_LIB) \
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
