@@ -125,8 +125,8 @@ end
 local cold_rows = {
   { "vbr", "vbr: lua5.4 bench/cold.lua (require, connect, get)", "curl" },
   { "curl", "curl command line: login --next get, one process", "curl" },
-  { "cli", "vbr configbackup show (lua5.4; login, 3 GETs)", "curl3" },
-  { "curl3", "curl command line: login --next 3 GETs", "curl3" },
+  { "cli", "vbr configbackup show (lua5.4; login, 4 GETs)", "curlcli" },
+  { "curlcli", "curl command line: login --next the same 4 GETs", "curlcli" },
   { "python", "Python requests: bench/cold.py", "curl" },
 }
 local cold_runs = cold.vbr and #cold.vbr.times or 0
