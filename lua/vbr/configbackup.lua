@@ -526,6 +526,7 @@ end
 
 --- Reads the settings, applies `wanted` (see `plan`), checks and writes
 -- them in one PUT. Nothing is sent when anything is wrong.
+-- @tparam table wanted the changes, as `plan` takes them
 -- @tparam[opt] table options `allow_older`, `force` (see the module)
 -- @treturn table the settings as the server now holds them
 function ConfigBackup:change(wanted, options)
@@ -550,6 +551,7 @@ function ConfigBackup:disable(options)
 end
 
 --- Sets how many restore points to keep (1 to 255).
+-- @tparam integer count
 -- @tparam[opt] table options `allow_older`, `force` (see the module)
 function ConfigBackup:set_retention(count, options)
   if type(count) ~= "number" then
