@@ -7,8 +7,8 @@ local shell = require "spec.support.shell"
 local quote = shell.quote
 
 -- Modules a settings reader must not load: the transport for nginx,
--- sessions, revision facts, schedules.
-local NOT_FOR_GET = { "vbr.nginx", "vbr.session", "vbr.revision", "vbr.schedule" }
+-- sessions, revision facts, the settings' model, schedules.
+local NOT_FOR_GET = { "vbr.nginx", "vbr.session", "vbr.revision", "vbr.model", "vbr.schedule" }
 
 describe("a fresh process", function()
   local s
@@ -39,7 +39,8 @@ describe("a fresh process", function()
     return set
   end
 
-  it("that connects and gets the settings loads no nginx, session, revision or schedule code",
+  it("that connects and gets the settings loads no nginx, session, revision, model or "
+    .. "schedule code",
     function()
       local loaded = loaded_after("assert(client.configbackup:get())")
       assert.is_true(loaded["vbr"] and loaded["vbr.core"] and loaded["vbr.configbackup"])
