@@ -6,7 +6,7 @@
 -- The password goes to quickstart.lua in a file (VBR_PASSWORD_FILE), as it
 -- would on a real server: never on a command line.
 local SIMULATOR = "simulator/vbrsim"
--- The quickstart runs on this script's own interpreter (lua5.4 under make demo).
+-- The examples run on this script's own interpreter (lua5.4 under make demo).
 local LUA = arg and arg[-1] or "lua5.4"
 
 local function quote(text)
@@ -14,7 +14,8 @@ local function quote(text)
 end
 
 local function succeeded(ok, _, code)
-  if type(ok) == "number" then return ok == 0, ok end       -- Lua 5.1
+  -- Lua 5.1 and LuaJIT: the wait status, the exit code times 256
+  if type(ok) == "number" then return ok == 0, math.floor(ok / 256) end
   return ok == true, code
 end
 
@@ -51,6 +52,7 @@ local ok, why = pcall(function()
     "VBR_API_VERSION=auto",
     quote(LUA) .. " examples/quickstart.lua",
   }, " ")
+  io.stdout:flush()
   local done, exit_code = succeeded(os.execute(command))
   code = done and 0 or (exit_code or 1)
 end)
@@ -65,7 +67,8 @@ print("A simulated fleet of 8 VBR servers runs on 127.0.0.1 (inventory "
   .. fleet.VBRSIM_INVENTORY .. "); auditing it:")
 print("")
 ok, why = pcall(function()
-  local _, status = succeeded(os.execute("lua5.4 examples/fleet_audit.lua "
+  io.stdout:flush()                    -- our lines before the child's, through a pipe too
+  local _, status = succeeded(os.execute(quote(LUA) .. " examples/fleet_audit.lua "
     .. quote(fleet.VBRSIM_INVENTORY) .. " 2>/dev/null"))
   print("")
   print(("The audit exited %d (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN): what a monitoring "

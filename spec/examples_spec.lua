@@ -189,12 +189,17 @@ describe("examples", function()
       end)
 
       describe("demo.lua", function()
-        it("starts its own simulator, runs the quickstart on the same Lua and stops it", function()
+        it("runs the quickstart and the fleet audit on the same Lua, each against a simulator "
+          .. "of its own", function()
           local code, out, err = run(lua, "examples/demo.lua")
           assert.equal(0, code, err)
           assert.matches("A VBR simulator runs at https://127%.0%.0%.1:%d+", out)
           assert.matches("6. Result: Success", out, 1, true)
           assert.matches("Running " .. lua .. " examples/quickstart.lua:", out, 1, true)
+          -- the seeded fleet has critical findings: the plugin's exit code 2, read on every Lua
+          assert.matches("The audit exited 2 (0 OK", out, 1, true)
+          assert.truthy(out:find("auditing it:", 1, true) < out:find("vbr%-0%d%d%d"),
+            "the demo's lines come before the audit's")
         end)
       end)
     end)
