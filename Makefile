@@ -1,7 +1,10 @@
 # vbr: build, test and demo. `make demo` and `make test` are the two commands
 # of the README; both install what is missing first (scripts/install-deps).
 
-VERSION   := $(shell sed -n 's/^local vbr_version = "\(.*\)"/\1/p' vbr-scm-1.rockspec)
+# The version, from its one place; VERSION=X.Y.Z given to `make tag`,
+# `make rockspec` or `make rock` is checked against it (a release's number).
+ROCKSPEC_VERSION := $(shell sed -n 's/^local vbr_version = "\(.*\)"/\1/p' vbr-scm-1.rockspec)
+VERSION   := $(ROCKSPEC_VERSION)
 SOURCES   := $(wildcard src/*.c)
 HEADERS   := $(wildcard src/*.h)
 CC        ?= cc
@@ -17,7 +20,7 @@ BUSTED    := /usr/bin/busted
 LUA_ENV    = LUA_PATH='./?.lua;lua/?.lua;lua/?/init.lua;;'
 
 .PHONY: all deps deps-checks deps-bench build build-all test lint spec spec-luajit demo valgrind docs clean \
-	asan fuzz fuzz-smoke soak
+	asan fuzz fuzz-smoke soak tag rockspec rock
 
 all: build
 
@@ -30,15 +33,19 @@ deps-checks:
 deps-bench:
 	@scripts/install-deps bench
 
-# build/<lua>/vbr/core.so for each interpreter
+# build/<lua>/vbr/core.so for each interpreter. The pkg-config flags are
+# expanded when the recipe runs ($$), after `deps` (order-only) installed
+# the headers: a fresh machine has none when make reads this file.
 define core_rule
-build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
+build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) $(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
+	$$(CC) $$(ALL_CFLAGS) $$(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
 		-shared -o $$@ $(SOURCES) $$(shell pkg-config --libs libcurl)
 endef
 $(foreach lua,$(LUAS),$(eval $(call core_rule,$(lua))))
 
+# build: what the demo runs on; build-all: every interpreter, which the
+# suite needs (its specs start the examples and the command on each).
 build: deps build/lua5.4/vbr/core.so build/luajit/vbr/core.so
 build-all: deps $(foreach lua,$(LUAS),build/$(lua)/vbr/core.so)
 
@@ -47,20 +54,20 @@ lint: deps
 
 # LuaJIT first, so that the last line printed is busted's summary of the
 # whole suite on Lua 5.4.
-spec-luajit: build
+spec-luajit: build-all
 	$(LUA_ENV) luajit $(BUSTED) --run=luajit
 
-spec: build
+spec: build-all
 	$(LUA_ENV) lua5.4 $(BUSTED)
 
-test: build-all lint spec-luajit spec
+test: build-all lint docs spec-luajit spec
 
 demo: build
 	@$(LUA_ENV) LUA_CPATH='build/lua5.4/?.so;;' lua5.4 examples/demo.lua
 
 # The whole suite with lua5.4 under memcheck (children started with io.popen,
 # the simulator and the CLI runs, are not traced).
-valgrind: build deps-checks
+valgrind: build-all deps-checks
 	$(LUA_ENV) valgrind --quiet --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --suppressions=valgrind.supp \
 		lua5.4 $(BUSTED) --run=valgrind
@@ -71,7 +78,7 @@ valgrind: build deps-checks
 # checks are valgrind's job.
 ASAN_CC    ?= gcc
 ASAN_LIB    = $(shell $(ASAN_CC) -print-file-name=libasan.so)
-build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
+build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps-checks
 	@mkdir -p $(@D)
 	$(ASAN_CC) -std=gnu99 -fPIC $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -79,7 +86,7 @@ build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
 		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
 		$(shell pkg-config --libs libcurl)
 
-asan: build deps-checks build/asan/vbr/core.so
+asan: build-all deps-checks build/asan/vbr/core.so
 	$(LUA_ENV) LUA_INIT=@$(CURDIR)/spec/support/asan.lua LD_PRELOAD=$(ASAN_LIB) \
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -107,7 +114,7 @@ fuzz_flags_response    := -detect_leaks=0
 fuzz_flags_options     := -detect_leaks=0
 fuzz_flags_multi       := -detect_leaks=0
 
-build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS)
+build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS) | deps-checks
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz_sources_$*) -llua5.4 \
 		$(shell pkg-config --libs libcurl)
@@ -137,9 +144,44 @@ soak: build
 bench: build-all deps-bench
 	bench/run
 
-# The LDoc reference of lua/ and src/, in docs/.
+# The LDoc reference of lua/ and src/, in doc/reference/ (config.ld); a warning fails.
 docs: deps
-	ldoc -q .
+	ldoc --fatalwarnings -q .
+
+# A release, VERSION being the one of vbr-scm-1.rockspec (bump it there first):
+#   make tag        tags vX.Y.Z: a commit of HEAD plus doc/reference/, which
+#                   LuaRocks installs with doc/; the branch stays as it is
+#   make rockspec   writes vbr-X.Y.Z-1.rockspec, its source the tag at REPO_URL
+#   make rock       packs vbr-X.Y.Z-1.src.rock from it (luarocks fetches the tag)
+# REPO_URL: the scm rockspec's source.url unless given (git+file:///... works).
+REPO_URL ?= $(shell sed -n 's/^   url = "\(.*\)",$$/\1/p' vbr-scm-1.rockspec)
+RELEASE    = vbr-$(VERSION)-1
+check-version = @[ "$(VERSION)" = "$(ROCKSPEC_VERSION)" ] || { echo "make: VERSION=$(VERSION), \
+	but vbr-scm-1.rockspec says $(ROCKSPEC_VERSION): change local vbr_version there first"; exit 1; }
+
+tag: docs
+	$(check-version)
+	@git diff --quiet HEAD || { echo "make tag: commit your changes first"; exit 1; }
+	@! git rev-parse -q --verify refs/tags/v$(VERSION) >/dev/null || \
+		{ echo "make tag: v$(VERSION) exists"; exit 1; }
+	@index=$$(mktemp) && export GIT_INDEX_FILE=$$index && git read-tree HEAD && \
+	git add -f doc/reference && tree=$$(git write-tree) && rm -f $$index && unset GIT_INDEX_FILE && \
+	commit=$$(git commit-tree $$tree -p HEAD -m "vbr $(VERSION): HEAD and its reference (doc/reference/)") && \
+	git tag -a -m "vbr $(VERSION)" v$(VERSION) $$commit && echo "tagged v$(VERSION): $$commit"
+
+rockspec:
+	$(check-version)
+	@sed -e '1i -- Made from vbr-scm-1.rockspec by `make rockspec`: the release v$(VERSION).' \
+		-e 's/^version = "scm-1"$$/version = "$(VERSION)-1"/' \
+		-e 's|^   url = ".*",$$|   url = "$(REPO_URL)",\n   tag = "v$(VERSION)",|' \
+		vbr-scm-1.rockspec > $(RELEASE).rockspec
+	@grep -q '^   tag = "v$(VERSION)",$$' $(RELEASE).rockspec && \
+		grep -q '^version = "$(VERSION)-1"$$' $(RELEASE).rockspec || \
+		{ rm -f $(RELEASE).rockspec; echo "make rockspec: vbr-scm-1.rockspec has changed shape"; exit 1; }
+	@echo "wrote $(RELEASE).rockspec"
+
+rock: rockspec
+	luarocks pack $(RELEASE).rockspec
 
 clean:
-	rm -rf build docs
+	rm -rf build doc/reference

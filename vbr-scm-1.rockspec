@@ -91,5 +91,11 @@ build = {
          ["completions/_vbr"] = "completions/_vbr",
          ["completions/vbr.fish"] = "completions/vbr.fish",
       },
+      -- beside the modules, a path that does not change with the version:
+      -- nginx includes <tree>/share/lua/5.1/vbr/vbr_proxy.conf (README, OpenResty)
+      lua = { ["vbr.vbr_proxy"] = "examples/openresty/vbr_proxy.conf" },
    },
+   -- LuaRocks copies doc/ (the man page, and the LDoc reference in
+   -- doc/reference/ once `make docs` ran; release tags carry it) into the
+   -- rock's directory: `luarocks doc vbr` opens it.
 }

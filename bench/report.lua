@@ -78,8 +78,11 @@ local W = "%-52s %-10s %10s %7s %8s %9s %8s"
 
 local machine = lines("machine.txt")[1] or ""
 say(format("vbr bench: median of %d runs per warm row, warm-up 200 requests; %s", runs, machine))
-say("")
 local function warm_section(section, title, ceiling, cloop, vbr)
+  local any = false
+  for _, id in ipairs(order) do any = any or rows[id].section == section end
+  if not any then return end                    -- not run (BENCH_ONLY)
+  say("")
   say(title)
   say(format(W, "  client", "lua", "req/s", "spread", "vs wrk", "vs C loop", "vs vbr"))
   for _, id in ipairs(order) do
@@ -96,43 +99,59 @@ end
 warm_section("nginx", "Warm, fixed nginx: N sequential GETs, one kept-alive HTTPS connection, "
   .. "answers decoded (wrk, C loop: not decoded); vs vbr = vs vbr get() on lua5.4",
   "wrk", "cloop", "get54")
-say("")
 warm_section("simulator", "Warm, end to end against the simulator (simulator/vbrsim)",
   "simwrk", "simcloop", "simget54")
 
--- cold rows
-say("")
+-- cold rows: the rounds' times of each command together (cold-N.json)
 local cold = {}
-local file = io.open(dir .. "/cold.json", "r")
-if file then
+for round = 1, math.huge do
+  local file = io.open(dir .. "/cold-" .. round .. ".json", "r")
+  if not file then break end
   local data = cjson.decode(file:read("a"))
   file:close()
-  for _, r in ipairs(data.results) do cold[r.command] = r end
+  for _, r in ipairs(data.results) do
+    local row = cold[r.command] or { times = {} }
+    cold[r.command] = row
+    for _, t in ipairs(r.times) do row.times[#row.times + 1] = t end
+  end
 end
-local names = {
-  vbr = "vbr: lua5.4 bench/cold.lua (require, connect, get)",
-  curl = "curl command line: login --next get, one process",
-  python = "Python requests: bench/cold.py",
+for _, row in pairs(cold) do row.median = median(row.times) end
+local instructions = {}
+for _, line in ipairs(lines("cold-instructions.txt")) do
+  local f = split(line)
+  instructions[f[1]] = tonumber(f[2])
+end
+-- name, text, peer (the curl doing the same requests)
+local cold_rows = {
+  { "vbr", "vbr: lua5.4 bench/cold.lua (require, connect, get)", "curl" },
+  { "curl", "curl command line: login --next get, one process", "curl" },
+  { "cli", "vbr configbackup show (lua5.4; login, 4 GETs)", "curlcli" },
+  { "curlcli", "curl command line: login --next the same 4 GETs", "curlcli" },
+  { "python", "Python requests: bench/cold.py", "curl" },
 }
 local cold_runs = cold.vbr and #cold.vbr.times or 0
-say(format("Cold: one process logs in, gets the settings, exits (wall time, median of %d)",
-  cold_runs))
-say(format(W, "  client", "", "ms", "spread", "vs curl", "", "vs vbr"))
-for _, name in ipairs { "vbr", "curl", "python" } do
-  local r = cold[name]
-  if r then
-    local m = r.median
-    say(format(W, "  " .. names[name], "", format("%.1f", m * 1000),
-      pct(spread(r.times, m)), ratio(cold.curl and m / cold.curl.median), "",
-      ratio(cold.vbr and m / cold.vbr.median)))
+if cold_runs > 0 then
+  say("")
+  say(format("Cold: one process logs in, GETs, exits (wall time, median of %d in rounds; "
+    .. "instructions: callgrind)", cold_runs))
+  local C = "%-52s %10s %7s %8s %14s %8s"
+  say(format(C, "  client", "ms", "spread", "vs curl", "instructions", "vs curl"))
+  for _, row in ipairs(cold_rows) do
+    local name, text, peer = row[1], row[2], row[3]
+    local r = cold[name]
+    if r then
+      local m, n = r.median, instructions[name]
+      say(format(C, "  " .. text, format("%.1f", m * 1000), pct(spread(r.times, m)),
+        ratio(cold[peer] and m / cold[peer].median),
+        n and (format("%.1fM", n / 1e6)) or "",
+        ratio(n and instructions[peer] and n / instructions[peer])))
+    end
   end
 end
 
 -- memory rows
-say("")
 local memory = {}
 local mem_n, header
-say("Memory: peak RSS (VmHWM) of one process, fixed nginx")
 local M = "%-52s %-10s %12s %12s %10s"
 for _, line in ipairs(lines("memory.txt")) do
   local f = split(line)
@@ -144,6 +163,8 @@ for _, line in ipairs(lines("memory.txt")) do
     mem_n = mem_n or at[2].n
     if not header then
       header = true
+      say("")
+      say("Memory: peak RSS (VmHWM) of one process, fixed nginx")
       say(format(M, "  client", "lua", "after " .. thousands(at[1].n),
         "after " .. thousands(at[2].n), "growth"))
     end
@@ -234,9 +255,11 @@ if own and theirs then
 end
 s = cold.vbr and cold.curl and cold.vbr.median / cold.curl.median
 target("cold start <= 1.15x the curl command line", ratio(s), s and s <= 1.15)
+s = instructions.vbr and instructions.curl and instructions.vbr / instructions.curl
+target("  the same in instructions (callgrind)", ratio(s), s and s <= 1.15)
 s = memory.get54
 target(format("RSS growth of get() from 1,000 to %s requests < 2 MB",
-  thousands(mem_n or 0)), s and (thousands(s) .. " kB"), s and s < 2048)
+  thousands(mem_n or 0)), s and (thousands(s) .. " kB") or "", s and s < 2048)
 if big then
   target(format("fleet audit of %s servers within 1.25x of the ideal (%.2f s)",
     thousands(big.n), ideal), ratio(vs_ideal), vs_ideal <= 1.25)

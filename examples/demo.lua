@@ -6,13 +6,16 @@
 -- The password goes to quickstart.lua in a file (VBR_PASSWORD_FILE), as it
 -- would on a real server: never on a command line.
 local SIMULATOR = "simulator/vbrsim"
+-- The examples run on this script's own interpreter (lua5.4 under make demo).
+local LUA = arg and arg[-1] or "lua5.4"
 
 local function quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
 end
 
 local function succeeded(ok, _, code)
-  if type(ok) == "number" then return ok == 0, ok end       -- Lua 5.1
+  -- Lua 5.1 and LuaJIT: the wait status, the exit code times 256
+  if type(ok) == "number" then return ok == 0, math.floor(ok / 256) end
   return ok == true, code
 end
 
@@ -38,7 +41,8 @@ local ok, why = pcall(function()
   local file = assert(io.open(password_file, "w"))
   file:write("Adm1n P@ss&w=rd%")             -- the simulator's admin (simulator/README.md)
   file:close()
-  print("A VBR simulator runs at " .. sim.VBR_URL .. "; user admin.")
+  print("A VBR simulator runs at " .. sim.VBR_URL .. "; user admin. Running " .. LUA
+    .. " examples/quickstart.lua:")
   print("")
   local command = table.concat({
     "VBR_URL=" .. quote(sim.VBR_URL),
@@ -46,8 +50,9 @@ local ok, why = pcall(function()
     "VBR_USERNAME=admin",
     "VBR_PASSWORD_FILE=" .. quote(password_file),
     "VBR_API_VERSION=auto",
-    "lua5.4 examples/quickstart.lua",
+    quote(LUA) .. " examples/quickstart.lua",
   }, " ")
+  io.stdout:flush()
   local done, exit_code = succeeded(os.execute(command))
   code = done and 0 or (exit_code or 1)
 end)
@@ -62,7 +67,8 @@ print("A simulated fleet of 8 VBR servers runs on 127.0.0.1 (inventory "
   .. fleet.VBRSIM_INVENTORY .. "); auditing it:")
 print("")
 ok, why = pcall(function()
-  local _, status = succeeded(os.execute("lua5.4 examples/fleet_audit.lua "
+  io.stdout:flush()                    -- our lines before the child's, through a pipe too
+  local _, status = succeeded(os.execute(quote(LUA) .. " examples/fleet_audit.lua "
     .. quote(fleet.VBRSIM_INVENTORY) .. " 2>/dev/null"))
   print("")
   print(("The audit exited %d (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN): what a monitoring "

@@ -13,7 +13,7 @@
 -- which declares its commands with `add(parent, spec, description, handler)`
 -- (argparse commands, so the help, the completions and the man page come
 -- from one source); `MODULES` below lists them.
--- @module vbr.cli
+-- @internal vbr.cli
 
 local argparse = require "argparse"
 local vbr_env = require "vbr.env"
@@ -459,6 +459,7 @@ function cli.main(argv, env)
 end
 
 --- Connects from the environment as the command does (for the examples).
+-- @function connect
 -- @see vbr.env.connect
 cli.connect = vbr_env.connect
 

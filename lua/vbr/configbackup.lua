@@ -23,17 +23,17 @@
 -- @classmod vbr.configbackup
 
 local json = require "vbr.json"
-local revision_lib = require "vbr.revision"
-local session_lib = require "vbr.session"
 
--- vbr.schedule and vbr.model are loaded on first use: get() and start()
--- need neither, and a short-lived process spends its start-up time
--- compiling Lua.
+-- vbr.schedule, vbr.model, vbr.revision and vbr.session are loaded on
+-- first use: get() needs none of them, and a short-lived process spends its
+-- start-up time compiling Lua.
 local function on_first_use(name)
   return setmetatable({}, { __index = function(_, key) return require(name)[key] end })
 end
 local schedule_lib = on_first_use("vbr.schedule")
 local model = on_first_use("vbr.model")
+local revision_lib = on_first_use("vbr.revision")
+local session_lib = on_first_use("vbr.session")
 
 local type, pairs, ipairs, tostring, setmetatable, error =
       type, pairs, ipairs, tostring, setmetatable, error
@@ -526,6 +526,7 @@ end
 
 --- Reads the settings, applies `wanted` (see `plan`), checks and writes
 -- them in one PUT. Nothing is sent when anything is wrong.
+-- @tparam table wanted the changes, as `plan` takes them
 -- @tparam[opt] table options `allow_older`, `force` (see the module)
 -- @treturn table the settings as the server now holds them
 function ConfigBackup:change(wanted, options)
@@ -550,6 +551,7 @@ function ConfigBackup:disable(options)
 end
 
 --- Sets how many restore points to keep (1 to 255).
+-- @tparam integer count
 -- @tparam[opt] table options `allow_older`, `force` (see the module)
 function ConfigBackup:set_retention(count, options)
   if type(count) ~= "number" then

@@ -20,11 +20,12 @@
 -- `tostring` ever show a password or a token.
 -- @module vbr
 
+-- vbr.revision, vbr.session and vbr.nginx are required where they are
+-- used: a short-lived process that reads the settings needs none of them,
+-- and its start-up time goes mostly to compiling Lua.
 local core = require "vbr.core"
 local json = require "vbr.json"
-local revision_lib = require "vbr.revision"
 local configbackup = require "vbr.configbackup"
-local session_lib = require "vbr.session"
 
 local type, tostring, setmetatable, error, ipairs, pairs =
       type, tostring, setmetatable, error, ipairs, pairs
@@ -115,7 +116,7 @@ function Client:revision()
   local facts = self.revision_cache
   if not facts or facts.name ~= name then
     local why
-    facts, why = revision_lib.get(name)
+    facts, why = require("vbr.revision").get(name)
     if not facts then error("vbr: " .. why, 2) end
     self.revision_cache = facts
   end
@@ -149,12 +150,12 @@ function Client:sessions(filter)
   if filter ~= nil and type(filter) ~= "table" then
     error("vbr: client:sessions expects a filter table, got " .. type(filter), 2)
   end
-  return session_lib.list(self, filter)
+  return require("vbr.session").list(self, filter)
 end
 
 --- One session by id.
 function Client:session(id)
-  return session_lib.get(self, id)
+  return require("vbr.session").get(self, id)
 end
 
 --- Logs in now (requests log in by themselves when needed).
@@ -207,8 +208,12 @@ function vbr.connect(options)
     end
     options = rest
   end
-  -- inside nginx the requests go through subrequests (vbr.nginx)
-  local core_options, nginx_options = require("vbr.nginx").split_options(options)
+  -- inside nginx the requests go through subrequests (vbr.nginx); where
+  -- there is no `ngx` at all, and no `nginx` option, it cannot apply
+  local core_options, nginx_options = options, nil
+  if options.nginx ~= nil or rawget(_G, "ngx") ~= nil then
+    core_options, nginx_options = require("vbr.nginx").split_options(options)
+  end
   -- "steps": vbr.nginx carries every step, the core makes no libcurl handle
   local handle, refused = core.new(core_options, nginx_options and "steps" or "libcurl")
   if not handle then return nil, refused end   -- e.g. an unreadable ca_file

@@ -137,7 +137,7 @@ function nginx.split_options(options)
   return core_options, result
 end
 
------------------------------------------------------------- the proxy side
+-- --------------------------------------------------------- the proxy side
 
 --- The value of one `$vbr_*` variable of the proxy location, for
 -- `set_by_lua_block $vbr_NAME { return require("vbr.nginx").proxy_var("NAME") }`:
@@ -177,7 +177,7 @@ function nginx.proxy_header_filter()
   step.upstream_connect_time = var.upstream_connect_time
 end
 
-------------------------------------------------------------- the exchange
+-- ---------------------------------------------------------- the exchange
 
 local METHODS
 
@@ -273,7 +273,7 @@ function Transport:exchange(step)
              .. tostring(res.status) .. ", see nginx's error log)" }
 end
 
---------------------------------------------------------- shared credentials
+-- ------------------------------------------------------ shared credentials
 
 -- The dict holds, per server and user (keys with the transport's prefix):
 -- "pair", the newest credentials (access_token, refresh_token,
@@ -448,7 +448,8 @@ end
 -- @tparam table client the `vbr` client (its `core` made by
 --   `vbr.core.new(options, "steps")`)
 -- @tparam table options from `nginx.split_options`
--- @tparam string url the server's URL, username the user (the dict key)
+-- @tparam string url the server's URL (with `username`, the dict key)
+-- @tparam string username the user
 -- @return true, or nil, err when no credentials could be obtained
 function nginx.attach(client, options, url, username)
   local id = ngx.md5(tostring(url) .. "\0" .. tostring(username))

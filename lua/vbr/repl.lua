@@ -17,7 +17,7 @@
 -- the running call, and the prompt goes on; Ctrl-D or `exit()` leaves.
 -- Input that is not a terminal (a piped script) stops at the first error,
 -- or the first call that returns `nil, err`, with a non-zero exit code.
--- @module vbr.repl
+-- @internal vbr.repl
 
 local pretty = require "vbr.pretty"
 local json = require "vbr.json"

@@ -226,6 +226,7 @@ end
 -- @tparam[opt] string revision e.g. `"1.3-rev1"`; an unknown one is a problem
 --   at path `"revision"`
 -- @return `true`, or `nil` and a list of `{path = "days[2]", message = "..."}`
+-- @function validate
 schedule.validate = check.validate
 
 --- The API's `schedule` member (a complete ConfigBackupScheduleModel) for a
@@ -242,6 +243,7 @@ schedule.validate = check.validate
 --   written in that table's time style and day casing rather than the
 --   revision's. Lists keep the metatable of the list they replace.
 -- @treturn table the API table, or `nil` and a message
+-- @function render
 schedule.render = api.render
 
 --- Reads the API's `schedule` member from any revision: any casing, any
@@ -252,12 +254,14 @@ schedule.render = api.render
 -- for any schedule built by this module.
 -- @tparam table api_schedule
 -- @treturn table a schedule, or `nil` and a message naming the field
+-- @function from_api
 schedule.from_api = api.from_api
 
 --- One English sentence, without a final period: "Every weekday at 22:00",
 -- "On the last Friday of January and July at 23:00", "Not scheduled".
 -- @tparam table schedule
 -- @treturn string or `nil` and a message
+-- @function describe
 schedule.describe = text.describe
 
 --- Reads a schedule from a short English phrase, in any casing:
@@ -269,6 +273,7 @@ schedule.describe = text.describe
 -- @tparam string phrase
 -- @treturn table a schedule, or `nil` and a message saying at which position
 --   it stopped understanding and what it expected there
+-- @function parse
 schedule.parse = text.parse
 
 --- The next start times of a schedule, strictly after `from`.
@@ -283,6 +288,7 @@ schedule.parse = text.parse
 -- @tparam integer count how many, 1..1000
 -- @treturn {string,...} start times as `"YYYY-MM-DD HH:MM"` (empty for an off
 --   schedule), or `nil` and a message
+-- @function next_runs
 schedule.next_runs = calendar.next_runs
 
 return schedule

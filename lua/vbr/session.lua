@@ -4,7 +4,7 @@
 -- `sessionType`, `state`, `progressPercent`, `result`, `creationTime`,
 -- `endTime`, ...), with methods. `jobId` is always there: revision 1.1
 -- calls it `activityId` (kept as well).
--- @classmod vbr.session
+-- @module vbr.session
 
 local json = require "vbr.json"
 
@@ -73,8 +73,11 @@ function session.list(client, filter)
   return list
 end
 
+--- A session: the `SessionModel`'s fields, and these methods.
+-- @type Session
+
 --- Reads the session again from the server.
--- @treturn vbr.session itself, updated
+-- @treturn Session itself, updated
 function Session:refresh()
   local model, err = self.client:request("GET", "/api/v1/sessions/" .. self.id)
   if not model then return nil, err end

@@ -35,7 +35,9 @@ local Instance = {}
 Instance.__index = Instance
 
 -- Starts nginx with the example's configuration. Options: workers (2),
--- username, password, api_version, edit (function(conf) -> conf).
+-- username, password, api_version, edit (function(conf) -> conf), and
+-- where vbr is: lua_path (the working copy's lua/ and the example's
+-- handlers), lua_cpath (build/luajit/?.so), proxy_conf (the example's).
 function gateway.start(sim, options)
   options = options or {}
   local root = repo_root()
@@ -50,9 +52,10 @@ function gateway.start(sim, options)
     PREFIX = prefix,
     VBR_ADDRESS = address,
     VBR_CA_FILE = sim.ca_file,
-    LUA_PATH = root .. "lua/?.lua;" .. root .. "lua/?/init.lua;" .. example .. "?.lua",
-    LUA_CPATH = root .. "build/luajit/?.so",
-    PROXY_CONF = example .. "vbr_proxy.conf",
+    LUA_PATH = options.lua_path
+      or (root .. "lua/?.lua;" .. root .. "lua/?/init.lua;" .. example .. "?.lua"),
+    LUA_CPATH = options.lua_cpath or (root .. "build/luajit/?.so"),
+    PROXY_CONF = options.proxy_conf or (example .. "vbr_proxy.conf"),
   }
   local template = assert(read(example .. "nginx.conf"))
   local _, uid = run("id -u")

@@ -1,5 +1,5 @@
 --- `vbr configbackup show|set|run|export|apply|diff`.
--- @module vbr.cli.configbackup
+-- @internal vbr.cli.configbackup
 
 local json = require "vbr.json"
 local pretty = require "vbr.pretty"

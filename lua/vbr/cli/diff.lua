@@ -5,7 +5,7 @@
 --     notifications.SMTPSettings: (none) -> ...   (objects are walked instead)
 --
 -- Objects are compared member by member; arrays and plain values as wholes.
--- @module vbr.cli.diff
+-- @internal vbr.cli.diff
 
 local json = require "vbr.json"
 
@@ -72,6 +72,7 @@ end
 
 --- Lines for the changes: `path: old -> new`, each indented by `indent`.
 -- @tparam table changes from `diff.compare`
+-- @tparam[opt] string indent before each line (two spaces)
 -- @tparam[opt] function note `note(path, value)` may return a few words to
 --   show after a value (a repository's name after its id)
 function diff.lines(changes, indent, note)

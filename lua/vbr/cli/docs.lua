@@ -2,7 +2,7 @@
 -- (argparse's generators) and the manual page, both from the parser that
 -- `--help` prints, so the three never disagree. The rock installs copies
 -- (`completions/`, `doc/vbr.1`); spec/cli_docs_spec.lua checks they are current.
--- @module vbr.cli.docs
+-- @internal vbr.cli.docs
 
 local EXIT = require("vbr.env").EXIT
 

@@ -2,7 +2,7 @@
 -- change otherwise (a log file or a pipe must not fill with carriage returns).
 --
 --     [##############----------------]  45%  Working
--- @module vbr.cli.progress
+-- @internal vbr.cli.progress
 
 local type, tostring, setmetatable = type, tostring, setmetatable
 local floor, max, min, format, rep = math.floor, math.max, math.min, string.format, string.rep

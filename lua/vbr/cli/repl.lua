@@ -1,5 +1,5 @@
 --- `vbr repl`: a Lua prompt connected to the server (see `vbr.repl`).
--- @module vbr.cli.repl
+-- @internal vbr.cli.repl
 
 local commands = {}
 

@@ -1,5 +1,5 @@
 --- `vbr schedule describe|next|templates`: schedules without a server.
--- @module vbr.cli.schedule
+-- @internal vbr.cli.schedule
 
 local schedule_lib = require "vbr.schedule"
 local configbackup = require "vbr.configbackup"

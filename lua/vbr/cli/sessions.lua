@@ -3,7 +3,7 @@
 --
 -- A session is named by its id, a unique prefix of it (as `sessions list`
 -- shows them), or `last`: the newest configuration backup session.
--- @module vbr.cli.sessions
+-- @internal vbr.cli.sessions
 
 local json = require "vbr.json"
 local pretty = require "vbr.pretty"
@@ -173,6 +173,8 @@ end
 
 --- Follows a session to its end: progress on stderr, the outcome, the log
 -- when it failed or warned. Ctrl-C stops the waiting, not the session.
+-- @param ctx the command's context
+-- @tparam vbr.session session the session to follow
 -- @tparam table args `timeout` (seconds, default 3600), `strict` (a warning
 --   gives exit code 6)
 -- @treturn integer the exit code

@@ -1,0 +1,64 @@
+-- What a process loads: one that only reads the settings compiles no more
+-- Lua than it needs (a cold start spends most of its time there, see
+-- bench/README.md), and what it skipped still loads when it is used.
+-- Each case is a fresh lua5.4 against a simulator.
+local sim = require "spec.support.sim"
+local shell = require "spec.support.shell"
+local quote = shell.quote
+
+-- Modules a settings reader must not load: the transport for nginx,
+-- sessions, revision facts, the settings' model, schedules.
+local NOT_FOR_GET = { "vbr.nginx", "vbr.session", "vbr.revision", "vbr.model", "vbr.schedule" }
+
+describe("a fresh process", function()
+  local s
+
+  lazy_setup(function() s = sim.start() end)
+  lazy_teardown(function() if s then s:stop() end end)
+
+  -- Runs `body` (Lua, with `client` connected) in a new lua5.4; returns
+  -- the set of vbr modules loaded at its end.
+  local function loaded_after(body)
+    local script = table.concat({
+      "local vbr = require 'vbr'",
+      "local client = assert(vbr.connect { url = os.getenv('VBR_URL'), username = 'admin',",
+      "  password = os.getenv('VBR_PASSWORD'), ca_file = os.getenv('VBR_CA_FILE') })",
+      body,
+      "client:close()",
+      "for name in pairs(package.loaded) do",
+      "  if name:find('^vbr') then io.write(name, '\\n') end",
+      "end",
+    }, "\n")
+    local ok, output = shell.run("env -u LUA_INIT -u LUA_INIT_5_4 VBR_URL=" .. quote(s.url)
+      .. " VBR_CA_FILE=" .. quote(s.ca_file) .. " VBR_PASSWORD=" .. quote(s.users.admin.password)
+      .. " LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/lua5.4/?.so;;'"
+      .. " lua5.4 -e " .. quote(script))
+    assert(ok, output)
+    local set = {}
+    for name in output:gmatch("[^\n]+") do set[name] = true end
+    return set
+  end
+
+  it("that connects and gets the settings loads no nginx, session, revision, model or "
+    .. "schedule code",
+    function()
+      local loaded = loaded_after("assert(client.configbackup:get())")
+      assert.is_true(loaded["vbr"] and loaded["vbr.core"] and loaded["vbr.configbackup"])
+      for _, name in ipairs(NOT_FOR_GET) do
+        assert.is_nil(loaded[name], name .. " was loaded")
+      end
+    end)
+
+  it("loads each of them when it is used", function()
+    local loaded = loaded_after([[
+      assert(client:sessions { limit = 1 })
+      assert(client:revision())
+      assert(client.configbackup:check(assert(client.configbackup:get())))
+      assert(vbr.schedule.parse("daily at 22:00"))
+    ]])
+    for _, name in ipairs(NOT_FOR_GET) do
+      if name ~= "vbr.nginx" then assert.is_true(loaded[name], name .. " was not loaded") end
+    end
+    assert.is_nil(loaded["vbr.nginx"])
+  end)
+end)
