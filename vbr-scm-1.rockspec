@@ -62,6 +62,7 @@ build = {
       ["vbr.fleet.runner"] = "lua/vbr/fleet/runner.lua",
       ["vbr.fleet.staleness"] = "lua/vbr/fleet/staleness.lua",
       ["vbr.inventory"] = "lua/vbr/inventory.lua",
+      ["vbr.suggest"] = "lua/vbr/suggest.lua",
       ["vbr"] = "lua/vbr/init.lua",
       ["vbr.json"] = "lua/vbr/json.lua",
       ["vbr.model"] = "lua/vbr/model.lua",

@@ -38,7 +38,7 @@ local revision = require "vbr.revision"
 local type, tostring, tonumber, ipairs, pairs, setmetatable, error, pcall =
       type, tostring, tonumber, ipairs, pairs, setmetatable, error, pcall
 local io_open, io_popen, os_getenv = io.open, io.popen, os.getenv
-local concat, sort, min = table.concat, table.sort, math.min
+local concat, sort = table.concat, table.sort
 local format = string.format
 
 local inventory = {}
@@ -66,35 +66,12 @@ end
 
 -- "Did you mean" -----------------------------------------------------------------
 
--- Edit distance (insertions, deletions, substitutions), for suggestions.
-local function distance(a, b)
-  local previous = {}
-  for j = 0, #b do previous[j] = j end
-  for i = 1, #a do
-    local current = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-    end
-    previous = current
-  end
-  return previous[#b]
-end
-
---- The candidate nearest to `word`, when it is near enough to be a typo.
+--- The candidate nearest to `word`, when it is near enough to be a typo
+-- (see `vbr.suggest`).
 -- @tparam string word what was given
 -- @tparam {string,...} candidates what exists
 -- @treturn string|nil
-function inventory.suggest(word, candidates)
-  local best, best_distance
-  local lowered = word:lower()
-  for _, candidate in ipairs(candidates) do
-    local d = distance(lowered, candidate:lower())
-    if not best_distance or d < best_distance then best, best_distance = candidate, d end
-  end
-  if best and best_distance <= math.max(1, math.floor(#word / 3)) then return best end
-  return nil
-end
+inventory.suggest = require "vbr.suggest"
 
 local function did_you_mean(word, candidates)
   local near = inventory.suggest(word, candidates)

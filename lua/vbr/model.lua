@@ -19,10 +19,11 @@ local json = require "vbr.json"
 local clock = require "vbr.schedule.clock"
 local revision_lib = require "vbr.revision"
 local schemas = require "vbr.model.schemas"
+local suggest = require "vbr.suggest"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
-local lower, find, format, concat, sort, min =
-      string.lower, string.find, string.format, table.concat, table.sort, math.min
+local lower, find, format, concat, sort =
+      string.lower, string.find, string.format, table.concat, table.sort
 local is_integer, copy = json.is_integer, json.copy
 
 local model = {}
@@ -116,33 +117,11 @@ local function first_revision_with(names, name)
   return nil
 end
 
--- Steps to turn `a` into `b` (Levenshtein distance), case-insensitive.
-local function distance(a, b)
-  a, b = lower(a), lower(b)
-  local previous = {}
-  for j = 0, #b do previous[j] = j end
-  for i = 1, #a do
-    local current = { [0] = i }
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-    end
-    previous = current
-  end
-  return previous[#b]
-end
-
 -- The known name `name` was most likely meant to be, or nil.
 local function closest(name, properties)
-  local best, best_distance
-  for candidate in pairs(properties) do
-    local d = distance(name, candidate)
-    if d <= 3 and d < #candidate / 2 and (not best_distance or d < best_distance
-        or (d == best_distance and candidate < best)) then
-      best, best_distance = candidate, d
-    end
-  end
-  return best
+  local names = {}
+  for candidate in pairs(properties) do names[#names + 1] = candidate end
+  return suggest(name, names)
 end
 
 local function add(problems, path, message)
