@@ -11,6 +11,8 @@ ALL_CFLAGS = -std=gnu99 -fPIC $(WARNINGS) $(CFLAGS) -DVBR_VERSION='"$(VERSION)"'
 
 # Interpreters the core is built for; specs run on lua5.4 and luajit.
 LUAS      := lua5.4 luajit lua5.3 lua5.1
+# libssl: the core asks OpenSSL to cleanse what it decrypted (transport_curl.c)
+CORE_LIBS := $(shell pkg-config --libs libcurl libssl)
 lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1)))
 
 BUSTED    := /usr/bin/busted
@@ -35,7 +37,7 @@ define core_rule
 build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
-		-shared -o $$@ $(SOURCES) $$(shell pkg-config --libs libcurl)
+		-shared -o $$@ $(SOURCES) $$(CORE_LIBS)
 endef
 $(foreach lua,$(LUAS),$(eval $(call core_rule,$(lua))))
 
@@ -77,7 +79,7 @@ build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec
 		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua5.4) \
 		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
-		$(shell pkg-config --libs libcurl)
+		$(CORE_LIBS)
 
 asan: build deps-checks build/asan/vbr/core.so
 	$(LUA_ENV) LUA_INIT=@$(CURDIR)/spec/support/asan.lua LD_PRELOAD=$(ASAN_LIB) \
@@ -110,7 +112,7 @@ fuzz_flags_multi       := -detect_leaks=0
 build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz_sources_$*) -llua5.4 \
-		$(shell pkg-config --libs libcurl)
+		$(CORE_LIBS)
 
 fuzz-run-%: build/fuzz/%
 	@mkdir -p build/fuzz/work/$* build/fuzz/artifacts

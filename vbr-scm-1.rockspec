@@ -29,6 +29,9 @@ external_dependencies = {
    LIBCURL = {
       library = "curl",
    },
+   OPENSSL = {
+      library = "ssl",
+   },
 }
 build = {
    type = "builtin",
@@ -40,8 +43,8 @@ build = {
                      "src/transport_curl.c", "src/transport_multi.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
-         libdirs = { "$(LIBCURL_LIBDIR)" },
-         libraries = { "curl" },
+         libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+         libraries = { "curl", "ssl" },
       },
       ["vbr.cli"] = "lua/vbr/cli.lua",
       ["vbr.cli.configbackup"] = "lua/vbr/cli/configbackup.lua",

@@ -464,8 +464,14 @@ static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
             core_sleep_seconds(s->seconds);
             s = vbr_job_next(jb->job, NULL);
         } else if (c->curl != NULL) {
+            int token_answer = s->purpose == VBR_FOR_LOGIN ||
+                               s->purpose == VBR_FOR_REFRESH;
             vbr_curl_perform(c->curl, s, r);
             s = vbr_job_next(jb->job, r);
+            /* read by the engine, not needed again (a callback inside
+             * vbr_job_next may have closed the client: freed, wiped) */
+            if (token_answer && c->curl != NULL)
+                vbr_curl_wipe_body(c->curl);
         } else {
             /* closed by a callback (the password function): the engine
              * fails the job whatever the answer */

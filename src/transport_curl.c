@@ -8,12 +8,14 @@
 #include "transport_curl.h"
 #include "buf.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 struct vbr_curl {
     CURL *easy;
@@ -31,6 +33,65 @@ struct vbr_curl {
     char errbuf[CURL_ERROR_SIZE];
     char message[CURL_ERROR_SIZE + 64];
 };
+
+/* libcurl's own copies of what it sends and receives (the request with its
+ * Authorization line, the login or refresh form, the answers) are wiped
+ * when it frees them, as the core's are. */
+static void wiping_free(void *p)
+{
+    if (p != NULL) {
+        vbr_wipe(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+    size_t room;
+    void *fresh;
+    if (p == NULL)
+        return malloc(n);
+    room = malloc_usable_size(p);
+    if (n <= room && n > 0)
+        return p;
+    if (n == 0 || (fresh = malloc(n)) == NULL) {
+        if (n == 0)
+            wiping_free(p);
+        return NULL;
+    }
+    memcpy(fresh, p, room);
+    wiping_free(p);
+    return fresh;
+}
+
+/* OpenSSL keeps the plaintext of the last record it read (a token answer,
+ * say) until another one overwrites it, and frees it as it is: cleansed
+ * after each read instead. */
+static CURLcode cleanse_plaintext(CURL *easy, void *ssl_ctx, void *ud)
+{
+    (void)easy;
+    (void)ud;
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+    SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#else
+    (void)ssl_ctx;
+#endif
+    return CURLE_OK;
+}
+
+static int tls_is_openssl(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v->ssl_version != NULL &&
+           strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
+}
+
+int vbr_curl_global_init(void)
+{
+    return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free,
+                                wiping_realloc, vbr_strdup, calloc) == CURLE_OK
+               ? 0 : -1;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -133,6 +194,8 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
         SET(CURLOPT_CAPATH, o->ca_path);
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
+    if (tls_is_openssl())     /* the callback's context is OpenSSL's then */
+        SET(CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext);
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
     /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
@@ -161,6 +224,11 @@ static void free_headers(vbr_curl *t)
         vbr_wipe(h->data, strlen(h->data));   /* Authorization */
     curl_slist_free_all(t->headers);
     t->headers = NULL;
+}
+
+void vbr_curl_wipe_body(vbr_curl *t)
+{
+    vbr_buf_clear(&t->body);
 }
 
 void vbr_curl_free(vbr_curl *t)

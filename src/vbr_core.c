@@ -110,7 +110,8 @@ int luaopen_vbr_core(lua_State *L)
 {
     int i, n;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (vbr_curl_global_init() != 0)
+        return luaL_error(L, "vbr: libcurl initialisation failed");
     new_class(L, CLIENT_MT, core_client_methods, core_step_methods,
               core_client_close, core_client_tostring);
     new_class(L, JOB_MT, core_job_methods, NULL, core_job_close, NULL);
