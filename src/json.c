@@ -52,11 +52,12 @@ typedef struct decoder {
 
 static int value(decoder *d);
 
-static int fail(decoder *d, const char *at, const char *why)
+/* Fails at d->p (callers move it to what is wrong first). */
+static int fail(decoder *d, const char *why)
 {
     if (d->why == NULL) {
         d->why = why;
-        d->at = at;
+        d->at = d->p;
     }
     return 0;
 }
@@ -148,14 +149,20 @@ static int scan_string(decoder *d, char *out, size_t *len)
         if (out != NULL)
             memcpy(out + n, run, (size_t)(p - run));
         n += (size_t)(p - run);
-        if (p >= end)
-            return fail(d, open, "unterminated string");
+        if (p >= end) {
+            d->p = open;
+            return fail(d, "unterminated string");
+        }
         if (*p == '"')
             break;
-        if (*p != '\\')
-            return fail(d, p, "control character in a string");
-        if (end - p < 2)
-            return fail(d, open, "unterminated string");
+        if (*p != '\\') {
+            d->p = p;
+            return fail(d, "control character in a string");
+        }
+        if (end - p < 2) {
+            d->p = open;
+            return fail(d, "unterminated string");
+        }
         switch (p[1]) {
         case '"': bytes[0] = '"'; break;
         case '\\': bytes[0] = '\\'; break;
@@ -166,14 +173,20 @@ static int scan_string(decoder *d, char *out, size_t *len)
         case 'r': bytes[0] = '\r'; break;
         case 't': bytes[0] = '\t'; break;
         case 'u':
-            if (end - p < 6 || !hex4(p + 2, &code))
-                return fail(d, p, "invalid \\u escape");
-            if (code >= 0xDC00 && code <= 0xDFFF)
-                return fail(d, p, "lone low surrogate");
+            if (end - p < 6 || !hex4(p + 2, &code)) {
+                d->p = p;
+                return fail(d, "invalid \\u escape");
+            }
+            if (code >= 0xDC00 && code <= 0xDFFF) {
+                d->p = p;
+                return fail(d, "lone low surrogate");
+            }
             if (code >= 0xD800 && code <= 0xDBFF) {
                 if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-                    !hex4(p + 8, &low) || low < 0xDC00 || low > 0xDFFF)
-                    return fail(d, p, "high surrogate without a low one");
+                    !hex4(p + 8, &low) || low < 0xDC00 || low > 0xDFFF) {
+                    d->p = p;
+                    return fail(d, "high surrogate without a low one");
+                }
                 code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                 p += 6;
             }
@@ -181,7 +194,8 @@ static int scan_string(decoder *d, char *out, size_t *len)
             p += 4;
             break;
         default:
-            return fail(d, p, "invalid escape");
+            d->p = p;
+            return fail(d, "invalid escape");
         }
         if (out != NULL)
             memcpy(out + n, bytes, k);
@@ -239,11 +253,14 @@ static const char *digits(const char *p, const char *end)
 /* strtod of text[0..n), whatever the locale's decimal point (as cjson). */
 static int to_double(decoder *d, const char *text, size_t n, double *out)
 {
-    char small[64], *copy = small, *stop, *dot;
+    char small[64], *stop, *dot;
+    char *copy = n < sizeof small ? small : malloc(n + 1);
     char point = localeconv()->decimal_point[0];
     int ok;
-    if (n >= sizeof small && (copy = malloc(n + 1)) == NULL)
-        return fail(d, text, "out of memory");
+    if (copy == NULL) {
+        d->p = text;
+        return fail(d, "out of memory");
+    }
     memcpy(copy, text, n);
     copy[n] = '\0';
     if (point != '.' && (dot = memchr(copy, '.', n)) != NULL)
@@ -252,7 +269,10 @@ static int to_double(decoder *d, const char *text, size_t n, double *out)
     ok = stop == copy + n;
     if (copy != small)
         free(copy);
-    return ok ? 1 : fail(d, text, "number unreadable in this locale");
+    if (ok)
+        return 1;
+    d->p = text;
+    return fail(d, "number unreadable in this locale");
 }
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at d->p, not followed by
@@ -272,11 +292,11 @@ static int scan_number(decoder *d, number *out)
     else if (is_digit(p, end))
         p = digits(p, end);
     else
-        return fail(d, start, "invalid number");
+        return fail(d, "invalid number");   /* d->p is at its start still */
     if (p < end && *p == '.') {
         whole = 0;
         if (!is_digit(++p, end))
-            return fail(d, start, "invalid number");
+            return fail(d, "invalid number");
         p = digits(p, end);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
@@ -284,13 +304,13 @@ static int scan_number(decoder *d, number *out)
         if (++p < end && (*p == '+' || *p == '-'))
             p++;
         if (!is_digit(p, end))
-            return fail(d, start, "invalid number");
+            return fail(d, "invalid number");
         p = digits(p, end);
     }
     if (p < end && (*p == '.' || *p == '+' || *p == '-' ||
                     (*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' &&
                                                  (*p | 0x20) <= 'z')))
-        return fail(d, start, "invalid number");
+        return fail(d, "invalid number");
     d->p = p;
     if (whole) {
         unsigned long long v = 0, limit = negative ? 9223372036854775808ULL
@@ -336,10 +356,10 @@ static void push_number(lua_State *L, const number *n)
 static int enter(decoder *d, char close)
 {
     if (++d->depth > VBR_JSON_MAX_DEPTH)
-        return fail(d, d->p, "nested deeper than 200") - 1;
+        return fail(d, "nested deeper than 200") - 1;
     /* a level's pending values and a nested value's first pushes */
     if (d->L != NULL && !lua_checkstack(d->L, 2 * PENDING + 8))
-        return fail(d, d->p, "out of Lua stack") - 1;
+        return fail(d, "out of Lua stack") - 1;
     d->p++;
     skip_space(d);
     if (d->p < d->end && *d->p == close) {
@@ -363,7 +383,7 @@ static int next_item(decoder *d, char close, const char *expected)
         d->p++;
         return 0;
     }
-    return fail(d, d->p, expected) - 1;
+    return fail(d, expected) - 1;
 }
 
 static void mark_array(decoder *d, int t)
@@ -450,10 +470,10 @@ static void set_member(decoder *d, int t, int *nulls_seen)
     lua_rawset(L, t);
 }
 
-/* The pairs from base + 1 up go into t (at base), in order. */
-static void set_pending(decoder *d, int t, int pairs, int *nulls_seen)
+/* The pairs above t go into t, in order. */
+static void set_pending(decoder *d, int t, int *nulls_seen)
 {
-    int i;
+    int i, pairs = (lua_gettop(d->L) - t) / 2;
     for (i = 0; i < pairs; i++) {
         lua_pushvalue(d->L, t + 1 + 2 * i);
         lua_pushvalue(d->L, t + 2 + 2 * i);
@@ -496,8 +516,10 @@ static int take(decoder *d, vbr_json_field *f)
     if (!f->want_number && *at == '"') {
         if (!scan_string(d, NULL, &n))
             return 0;
-        if ((f->str = malloc(n + 1)) == NULL)
-            return fail(d, at, "out of memory");
+        if ((f->str = malloc(n + 1)) == NULL) {
+            d->p = at;
+            return fail(d, "out of memory");
+        }
         d->p = at;
         scan_string(d, f->str, &n);
         f->str[n] = '\0';
@@ -529,16 +551,16 @@ static int object(decoder *d)
     while (more) {
         vbr_json_field *f = NULL;
         if (d->p >= d->end || *d->p != '"')
-            return fail(d, d->p, "expected a string key");
+            return fail(d, "expected a string key");
         if (extract ? (f = wanted(d), d->why != NULL) : !string(d))
             return 0;
         skip_space(d);
         if (d->p >= d->end || *d->p != ':')
-            return fail(d, d->p, "expected ':'");
+            return fail(d, "expected ':'");
         d->p++;
         skip_space(d);
         if (d->p >= d->end)
-            return fail(d, d->p, "expected a value");
+            return fail(d, "expected a value");
         if (!(f != NULL ? take(d, f) : value(d)))
             return 0;
         n++;
@@ -548,7 +570,7 @@ static int object(decoder *d)
             lua_createtable(L, 0, 2 * n);
             lua_insert(L, base);
             t = base;
-            set_pending(d, t, n, &nulls_seen);
+            set_pending(d, t, &nulls_seen);
         }
         if ((more = next_item(d, '}', "expected ',' or '}'")) < 0)
             return 0;
@@ -556,7 +578,7 @@ static int object(decoder *d)
     if (L != NULL && t == 0) {
         lua_createtable(L, 0, n);
         lua_insert(L, base);
-        set_pending(d, base, n, &nulls_seen);
+        set_pending(d, base, &nulls_seen);
     }
     d->depth--;
     return 1;
@@ -566,7 +588,7 @@ static int object(decoder *d)
 static int literal(decoder *d, const char *word, size_t n)
 {
     if ((size_t)(d->end - d->p) < n || memcmp(d->p, word, n) != 0)
-        return fail(d, d->p, "expected a value");
+        return fail(d, "expected a value");
     d->p += n;
     if (d->L != NULL && word[0] == 'n')
         lua_pushlightuserdata(d->L, NULL);
@@ -580,7 +602,7 @@ static int value(decoder *d)
 {
     number num;
     if (d->p >= d->end)
-        return fail(d, d->p, "expected a value");
+        return fail(d, "expected a value");
     switch (*d->p) {
     case '{': return object(d);
     case '[': return array(d);
@@ -596,7 +618,7 @@ static int value(decoder *d)
             push_number(d->L, &num);
         return 1;
     default:
-        return fail(d, d->p, "expected a value");
+        return fail(d, "expected a value");
     }
 }
 
@@ -612,7 +634,7 @@ static int document(decoder *d, const char *text, size_t len)
     if (!value(d))
         return 0;
     skip_space(d);
-    return d->p == d->end ? 1 : fail(d, d->p, "text after the value");
+    return d->p == d->end ? 1 : fail(d, "text after the value");
 }
 
 /* ------------------------------------------------------------------- Lua */

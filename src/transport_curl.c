@@ -67,7 +67,7 @@ static void *wiping_realloc(void *p, size_t n)
 /* OpenSSL keeps the plaintext of the last record it read (a token answer,
  * say) until another one overwrites it, and frees it as it is: cleansed
  * after each read instead. */
-static CURLcode cleanse_plaintext(CURL *easy, void *ssl_ctx, void *ud)
+static CURLcode cleanse_plaintext(CURL *easy, void *ssl_ctx, void *ud) /* NOLINT(bugprone-easily-swappable-parameters): libcurl's */
 {
     (void)easy;
     (void)ud;
