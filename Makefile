@@ -93,21 +93,23 @@ asan: build deps-checks build/asan/vbr/core.so
 # build/fuzz/artifacts/.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
-FUZZERS      := engine response options transport multi
+FUZZERS      := engine response options transport multi json
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $(WARNINGS) -DVBR_VERSION='"$(VERSION)"' \
 		-Isrc $(call lua_cflags,lua5.4) $(shell pkg-config --cflags libcurl)
-fuzz_sources_engine    := fuzz/engine.c src/buf.c
+fuzz_sources_engine    := fuzz/engine.c src/buf.c src/json.c
 fuzz_sources_transport := fuzz/transport.c src/buf.c
 fuzz_sources_response  := fuzz/response.c $(SOURCES)
 fuzz_sources_options   := fuzz/options.c $(SOURCES)
 # libcurl's multi handle and the easy transport faked (fuzz/multi.c)
 fuzz_sources_multi     := fuzz/multi.c $(filter-out src/transport_curl.c,$(SOURCES))
+fuzz_sources_json      := fuzz/json.c $(SOURCES)
 # A Lua state lives across inputs: LeakSanitizer after every input would
 # take 90% of the time (leaks are valgrind's job, on the whole suite).
 fuzz_flags_response    := -detect_leaks=0
 fuzz_flags_options     := -detect_leaks=0
 fuzz_flags_multi       := -detect_leaks=0
+fuzz_flags_json        := -detect_leaks=0
 
 build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS)
 	@mkdir -p $(@D)
