@@ -27,6 +27,7 @@ struct vbr_curl {
     int too_large;
     int out_of_memory;     /* ours, not libcurl's */
     int answered;          /* a status line came */
+    int secret;            /* the transfer's body or answer is a secret */
     char content_type[256];
     char retry_after[128];
     char location[512];
@@ -34,13 +35,22 @@ struct vbr_curl {
     char message[CURL_ERROR_SIZE + 64];
 };
 
-/* libcurl's own copies of what it sends and receives (the request with its
- * Authorization line, the login or refresh form, the answers) are wiped
- * when it frees them, as the core's are. */
+/* libcurl's own copies of what it sends and receives are wiped when it
+ * frees them, as the core's are: small blocks always (the request with its
+ * Authorization line is one), its large transfer buffers unless a call's
+ * transfer is in progress in vbr_curl_perform (then they hold no secret in
+ * their body), so for login, refresh and logout, at cleanup, and in the
+ * multi transport; per thread, as libcurl frees in the thread that
+ * performs. */
+#define SMALL_BLOCK 8192
+static __thread int wipe_large = 1;
+
 static void wiping_free(void *p)
 {
     if (p != NULL) {
-        vbr_wipe(p, malloc_usable_size(p));
+        size_t n = malloc_usable_size(p);
+        if (n <= SMALL_BLOCK || wipe_large)
+            vbr_wipe(p, n);
         free(p);
     }
 }
@@ -64,26 +74,35 @@ static void *wiping_realloc(void *p, size_t n)
     return fresh;
 }
 
-/* OpenSSL keeps the plaintext of the last record it read (a token answer,
- * say) until another one overwrites it, and frees it as it is: cleansed
- * after each read instead. */
-static CURLcode cleanse_plaintext(CURL *easy, void *ssl_ctx, void *ud) /* NOLINT(bugprone-easily-swappable-parameters): libcurl's */
+/* OpenSSL keeps the plaintext of the last record it read until another one
+ * overwrites it, and frees it as it is: for a token answer it cleanses it
+ * right after the read (SSL_OP_CLEANSE_PLAINTEXT, set per connection just
+ * before the request goes out, cleared for the other answers). */
+/* NOLINTBEGIN(bugprone-easily-swappable-parameters): libcurl's signature */
+static int before_request(void *ud, char *primary_ip, char *local_ip,
+                          int primary_port, int local_port)
+/* NOLINTEND(bugprone-easily-swappable-parameters) */
 {
-    (void)easy;
-    (void)ud;
+    vbr_curl *t = ud;
+    struct curl_tlssessioninfo *tls = NULL;
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
 #ifdef SSL_OP_CLEANSE_PLAINTEXT
-    SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+    if (curl_easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK &&
+        tls != NULL && tls->backend == CURLSSLBACKEND_OPENSSL &&
+        tls->internals != NULL) {
+        if (t->secret)
+            SSL_set_options(tls->internals, SSL_OP_CLEANSE_PLAINTEXT);
+        else
+            SSL_clear_options(tls->internals, SSL_OP_CLEANSE_PLAINTEXT);
+    }
 #else
-    (void)ssl_ctx;
+    (void)t;
+    (void)tls;
 #endif
-    return CURLE_OK;
-}
-
-static int tls_is_openssl(void)
-{
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    return v->ssl_version != NULL &&
-           strncmp(v->ssl_version, "OpenSSL/", 8) == 0;
+    return CURL_PREREQFUNC_OK;
 }
 
 int vbr_curl_global_init(void)
@@ -194,8 +213,8 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
         SET(CURLOPT_CAPATH, o->ca_path);
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
-    if (tls_is_openssl())     /* the callback's context is OpenSSL's then */
-        SET(CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext);
+    SET(CURLOPT_PREREQFUNCTION, before_request);
+    SET(CURLOPT_PREREQDATA, (void *)t);
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
     /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
@@ -372,6 +391,7 @@ int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
     if (vbr_buf_add(&t->body, "", 0) != 0)
         bad = 1;
     t->too_large = t->out_of_memory = t->answered = 0;
+    t->secret = s->purpose != VBR_FOR_CALL;
     t->max_body = s->max_response_size;
     t->errbuf[0] = t->content_type[0] = t->retry_after[0] = '\0';
     t->location[0] = '\0';
@@ -462,6 +482,11 @@ void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out)
 
 void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
 {
-    if (vbr_curl_prepare(t, s, out) == 0)
-        vbr_curl_finish(t, curl_easy_perform(t->easy), out);
+    CURLcode rc;
+    if (vbr_curl_prepare(t, s, out) != 0)
+        return;
+    wipe_large = t->secret;
+    rc = curl_easy_perform(t->easy);
+    wipe_large = 1;
+    vbr_curl_finish(t, rc, out);
 }
