@@ -31,7 +31,19 @@
 #include "buf.h"
 #include "compat.h"
 
-static char array_mt_key, nulls_key;     /* registry keys */
+static char array_mt_key, nulls_key, cache_key, cache_strings_key;
+
+/* Strings the decoder made lately, by a hash of their bytes: the same keys
+ * and values come in every answer, and finding one here is several times
+ * cheaper than lua_pushlstring's interning (which hashes every byte).  Only
+ * short strings (Lua interns them anyway); one table per Lua state
+ * (cache_strings_key) holds the strings, this array their bytes. */
+#define CACHE_SLOTS 512              /* a power of two */
+#define CACHE_LONGEST 40             /* LUAI_MAXSHORTLEN */
+typedef struct cached {
+    unsigned char len;               /* 0: empty slot */
+    char text[CACHE_LONGEST];
+} cached;
 
 /* Values (array) or members (object) a level keeps on the Lua stack before
  * it makes its table: tables of up to this many are made at their final
@@ -43,7 +55,8 @@ typedef struct decoder {
     const char *why;           /* the first error, or NULL */
     const char *at;            /* where it was found */
     lua_State *L;              /* NULL: validate (and extract fields) only */
-    int array_mt, nulls, scratch;   /* stack slots */
+    int array_mt, nulls, scratch, strings;   /* stack slots */
+    cached *cache;
     char *buf;                 /* unescaped strings (the scratch userdata) */
     int depth;
     vbr_json_field *fields;    /* wanted members of the top-level object */
@@ -132,7 +145,6 @@ static const char *plain_run(const char *p, const char *end)
         p++;
     return p;
 }
-
 /* The string at d->p (its opening quote): validated, d->p moved past it;
  * *len is its length unescaped, and its bytes go to out unless out is NULL
  * (room needed: at most the length of the rest of the text). */
@@ -207,6 +219,32 @@ static int scan_string(decoder *d, char *out, size_t *len)
     return 1;
 }
 
+/* Pushes text[0..n), through the cache when it is short. */
+static void push_text(decoder *d, const char *text, size_t n)
+{
+    unsigned slot;
+    cached *c;
+    if (n == 0 || n > CACHE_LONGEST) {
+        lua_pushlstring(d->L, text, n);
+        return;
+    }
+    slot = (unsigned)n * 0x9E3779B1u ^ (unsigned char)text[0] ^
+           (unsigned)(unsigned char)text[n - 1] << 8 ^
+           (unsigned)(unsigned char)text[n / 2] << 16 ^
+           (unsigned)(unsigned char)text[n / 3] << 24;
+    slot = (slot ^ slot >> 15 ^ slot >> 23) & (CACHE_SLOTS - 1);
+    c = &d->cache[slot];
+    if (c->len == n && memcmp(c->text, text, n) == 0) {
+        lua_rawgeti(d->L, d->strings, (int)slot + 1);
+        return;
+    }
+    lua_pushlstring(d->L, text, n);
+    lua_pushvalue(d->L, -1);
+    lua_rawseti(d->L, d->strings, (int)slot + 1);
+    c->len = (unsigned char)n;
+    memcpy(c->text, text, n);
+}
+
 /* A string at d->p: pushed (or only validated). */
 static int string(decoder *d)
 {
@@ -214,7 +252,7 @@ static int string(decoder *d)
     size_t n;
     if (p < d->end && *p == '"') {          /* the usual case: no escapes */
         if (d->L != NULL)
-            lua_pushlstring(d->L, start, (size_t)(p - start));
+            push_text(d, start, (size_t)(p - start));
         d->p = p + 1;
         return 1;
     }
@@ -650,17 +688,21 @@ int vbr_json_push(lua_State *L, const char *text, size_t len, char *why,
 {
     decoder d;
     int top = lua_gettop(L);
-    if (!lua_checkstack(L, 3 + 2 * PENDING + 8)) {
+    if (!lua_checkstack(L, 5 + 2 * PENDING + 8)) {
         snprintf(why, whylen, "out of Lua stack");
         return 0;
     }
     push_registry(L, &array_mt_key);
     push_registry(L, &nulls_key);
+    push_registry(L, &cache_strings_key);
+    push_registry(L, &cache_key);
+    d.cache = lua_touserdata(L, -1);
     lua_pushnil(L);                          /* the scratch slot */
     d.L = L;
     d.array_mt = top + 1;
     d.nulls = top + 2;
-    d.scratch = top + 3;
+    d.strings = top + 3;
+    d.scratch = top + 5;
     d.fields = NULL;
     d.nfields = 0;
     if (document(&d, text, len)) {
@@ -720,6 +762,16 @@ void vbr_json_open(lua_State *L)
         lua_pop(L, 1);
     }
     lua_setfield(L, -2, "json_nulls");
+    registry_table(L, &cache_strings_key, NULL, NULL);
+    lua_pop(L, 1);
+    push_registry(L, &cache_key);
+    if (lua_isnil(L, -1)) {
+        lua_pushlightuserdata(L, &cache_key);
+        memset(lua_newuserdata(L, CACHE_SLOTS * sizeof(cached)), 0,
+               CACHE_SLOTS * sizeof(cached));
+        lua_rawset(L, LUA_REGISTRYINDEX);
+    }
+    lua_pop(L, 1);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "json_null");
     lua_pushcfunction(L, core_json_decode);
