@@ -28,6 +28,9 @@ struct vbr_curl {
     int out_of_memory;     /* ours, not libcurl's */
     int answered;          /* a status line came */
     int secret;            /* the transfer's body or answer is a secret */
+    size_t request_bound;  /* where the Authorization line can be in the
+                            * request libcurl writes: its request line,
+                            * Host and own lines, then ours */
     char content_type[256];
     char retry_after[128];
     char location[512];
@@ -36,21 +39,21 @@ struct vbr_curl {
 };
 
 /* libcurl's own copies of what it sends and receives are wiped when it
- * frees them, as the core's are: small blocks always (the request with its
- * Authorization line is one), its large transfer buffers unless a call's
- * transfer is in progress in vbr_curl_perform (then they hold no secret in
- * their body), so for login, refresh and logout, at cleanup, and in the
- * multi transport; per thread, as libcurl frees in the thread that
- * performs. */
+ * frees them, as the core's are: small blocks whole (its request with the
+ * Authorization line is one); of its large transfer buffers the first
+ * wipe_prefix bytes, where it copies the request it sends over TLS (the
+ * Authorization line again), and all of them for a transfer that carries a
+ * secret in its body (a login or refresh form, a token answer) and at
+ * cleanup.  Per thread, as libcurl frees in the thread that performs;
+ * whole blocks outside a call's transfer. */
 #define SMALL_BLOCK 8192
-static __thread int wipe_large = 1;
+static __thread size_t wipe_prefix = (size_t)-1;
 
 static void wiping_free(void *p)
 {
     if (p != NULL) {
         size_t n = malloc_usable_size(p);
-        if (n <= SMALL_BLOCK || wipe_large)
-            vbr_wipe(p, n);
+        vbr_wipe(p, n <= SMALL_BLOCK || n <= wipe_prefix ? n : wipe_prefix);
         free(p);
     }
 }
@@ -397,20 +400,24 @@ int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
     t->location[0] = '\0';
 
     free_headers(t);
+    t->request_bound = 2 * strlen(s->url) + 512;
     for (i = 0; i < s->nheaders && !bad; i++) {
         vbr_buf line = {NULL, 0, 0};
         bad = vbr_buf_adds(&line, s->headers[i].name) ||
               vbr_buf_adds(&line, ": ") ||
               vbr_buf_adds(&line, s->headers[i].value) ||
               append_header(t, line.data);
+        t->request_bound += line.len + 2;
         vbr_buf_free(&line);   /* wipes: it may be the Authorization line */
     }
     /* no "Expect: 100-continue" round trip for larger bodies, and no
      * Content-Type invented by libcurl for a POST without a body; a GET,
      * DELETE or HEAD (no body sent, see set_method) gets neither anyway,
      * and every custom header costs libcurl a scan per header it adds */
-    if (t->user_agent != NULL && !has_header(s, "User-Agent"))
+    if (t->user_agent != NULL && !has_header(s, "User-Agent")) {
         bad = bad || append_header(t, t->user_agent);
+        t->request_bound += strlen(t->user_agent) + 2;
+    }
     if (sends_body(s)) {
         bad = bad || append_header(t, "Expect:");
         if (!has_header(s, "Content-Type"))
@@ -485,8 +492,9 @@ void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
     CURLcode rc;
     if (vbr_curl_prepare(t, s, out) != 0)
         return;
-    wipe_large = t->secret;
+    if (!t->secret)
+        wipe_prefix = t->request_bound;
     rc = curl_easy_perform(t->easy);
-    wipe_large = 1;
+    wipe_prefix = (size_t)-1;
     vbr_curl_finish(t, rc, out);
 }

@@ -7,6 +7,8 @@
 local memory = {}
 
 local CHUNK = 1024 * 1024
+-- Larger mappings are ASan's shadow memory (terabytes, no data): skipped.
+local LARGEST = 1024 * 1024 * 1024
 
 -- The readable mappings: {from =, to =, name =}.
 local function regions(pid)
@@ -15,7 +17,10 @@ local function regions(pid)
     local from, to, perms, name = line:match("^(%x+)%-(%x+) (%S+) %S+ %S+ %S+%s*(.*)$")
     -- [vvar] and [vsyscall] cannot be read through mem
     if from and perms:sub(1, 1) == "r" and name ~= "[vvar]" and name ~= "[vsyscall]" then
-      list[#list + 1] = { from = tonumber(from, 16), to = tonumber(to, 16), name = name }
+      from, to = tonumber(from, 16), tonumber(to, 16)
+      if to - from <= LARGEST then
+        list[#list + 1] = { from = from, to = to, name = name }
+      end
     end
   end
   return list
