@@ -224,21 +224,11 @@ static int fields(lua_State *L)
     return 2;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* The driver's two natives. */
+static void register_natives(lua_State *L)
 {
-    (void)argc;
-    (void)argv;
-    fuzz_lua_init(DRIVER);
-    lua_register(fuzz_L, "json_decode_exact", decode_exact);
-    lua_register(fuzz_L, "json_fields", fields);
-    return 0;
+    lua_register(L, "json_decode_exact", decode_exact);
+    lua_register(L, "json_fields", fields);
 }
 
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
-{
-    fuzz_lua_run(data, size);
-    return 0;
-}
+FUZZ_LUA_ENTRY_POINTS_WITH(DRIVER, register_natives)
