@@ -14,6 +14,8 @@ ALL_CFLAGS = -std=gnu99 -fPIC $(WARNINGS) $(CFLAGS) -DVBR_VERSION='"$(VERSION)"'
 
 # Interpreters the core is built for; specs run on lua5.4 and luajit.
 LUAS      := lua5.4 luajit lua5.3 lua5.1
+# libssl: the core asks OpenSSL to cleanse what it decrypted (transport_curl.c)
+CORE_LIBS  = $(shell pkg-config --libs libcurl libssl)
 lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1)))
 
 BUSTED    := /usr/bin/busted
@@ -40,7 +42,7 @@ define core_rule
 build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $$(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
-		-shared -o $$@ $(SOURCES) $$(shell pkg-config --libs libcurl)
+		-shared -o $$@ $(SOURCES) $$(CORE_LIBS)
 endef
 $(foreach lua,$(LUAS),$(eval $(call core_rule,$(lua))))
 
@@ -84,7 +86,7 @@ build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps-checks
 		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		-DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua5.4) \
 		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
-		$(shell pkg-config --libs libcurl)
+		$(CORE_LIBS)
 
 asan: build-all deps-checks build/asan/vbr/core.so
 	$(LUA_ENV) LUA_INIT=@$(CURDIR)/spec/support/asan.lua LD_PRELOAD=$(ASAN_LIB) \
@@ -98,26 +100,28 @@ asan: build-all deps-checks build/asan/vbr/core.so
 # build/fuzz/artifacts/.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
-FUZZERS      := engine response options transport multi
+FUZZERS      := engine response options transport multi json
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $(WARNINGS) -DVBR_VERSION='"$(VERSION)"' \
 		-Isrc $(call lua_cflags,lua5.4) $(shell pkg-config --cflags libcurl)
-fuzz_sources_engine    := fuzz/engine.c src/buf.c
+fuzz_sources_engine    := fuzz/engine.c src/buf.c src/json.c
 fuzz_sources_transport := fuzz/transport.c src/buf.c
 fuzz_sources_response  := fuzz/response.c $(SOURCES)
 fuzz_sources_options   := fuzz/options.c $(SOURCES)
 # libcurl's multi handle and the easy transport faked (fuzz/multi.c)
 fuzz_sources_multi     := fuzz/multi.c $(filter-out src/transport_curl.c,$(SOURCES))
+fuzz_sources_json      := fuzz/json.c $(SOURCES)
 # A Lua state lives across inputs: LeakSanitizer after every input would
 # take 90% of the time (leaks are valgrind's job, on the whole suite).
 fuzz_flags_response    := -detect_leaks=0
 fuzz_flags_options     := -detect_leaks=0
 fuzz_flags_multi       := -detect_leaks=0
+fuzz_flags_json        := -detect_leaks=0
 
 build/fuzz/%: fuzz/%.c fuzz/lua_host.h $(SOURCES) $(HEADERS) | deps-checks
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(fuzz_sources_$*) -llua5.4 \
-		$(shell pkg-config --libs libcurl)
+		$(CORE_LIBS)
 
 fuzz-run-%: build/fuzz/%
 	@mkdir -p build/fuzz/work/$* build/fuzz/artifacts

@@ -29,6 +29,9 @@ external_dependencies = {
    LIBCURL = {
       library = "curl",
    },
+   OPENSSL = {
+      library = "ssl",
+   },
 }
 build = {
    type = "builtin",
@@ -36,12 +39,12 @@ build = {
       ["vbr.core"] = {
          sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
                      "src/core_host.c", "src/core_options.c", "src/core_step.c",
-                     "src/engine.c", "src/interrupt.c", "src/transport_curl.c",
-                     "src/transport_multi.c", "src/vbr_core.c" },
+                     "src/engine.c", "src/interrupt.c", "src/json.c",
+                     "src/transport_curl.c", "src/transport_multi.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
-         libdirs = { "$(LIBCURL_LIBDIR)" },
-         libraries = { "curl" },
+         libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+         libraries = { "curl", "ssl" },
       },
       ["vbr.cli"] = "lua/vbr/cli.lua",
       ["vbr.cli.configbackup"] = "lua/vbr/cli/configbackup.lua",

@@ -5,8 +5,8 @@
 --   lua bench/loop.lua KIND BASE_URL CA_FILE TOKEN API_VERSION WARMUP N [AT,AT...]
 --
 -- KIND: vbr-get (client.configbackup:get()), vbr-core (client.core:request,
--- the core alone, decoding with cjson into res.json), vbr-raw (the core with
--- decode = false: transport and engine only, like the C loop), lua-curl
+-- the core alone, decoding with its C decoder into res.json), vbr-raw (the
+-- core with decode = false: transport and engine only, like the C loop), lua-curl
 -- (Debian's lua-curl + cjson), luasec (LuaSec + cjson, HTTP/1.1 by hand).
 -- The vbr kinds log in themselves with the password in VBR_PASSWORD; the
 -- others send TOKEN.

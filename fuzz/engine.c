@@ -2,7 +2,7 @@
  * engine.c - libFuzzer harness: the engine alone (src/engine.c included, so
  * its static parsers are reached directly), driven through whole jobs with
  * fuzzed answers, plus Retry-After and redirect Location parsing on raw
- * bytes.  JSON fields are decoded with lua-cjson, as the core does.
+ * bytes.  JSON fields come from src/json.c's extractor, as in the core.
  *
  * Input: byte 0 picks the job kind, method and api_version; bytes 1-2 are
  * the transport's answers to ACQUIRE steps, 3 bits each (0, 1, 6, 7 go
@@ -22,55 +22,10 @@
  * message and code never hold the access or refresh token the engine
  * keeps, nor (for a login) the password; jobs always end.
  */
-#define FUZZ_NO_CORE
 #include "../src/engine.c"
-#include "lua_host.h"
+#include "json.h"
 
 static const char PASSWORD[] = "Fuzz p@ss&=%w0rd";
-
-static int fields_protected(lua_State *L)
-{
-    vbr_json_field *f = lua_touserdata(L, 2);
-    size_t n = (size_t)lua_tointeger(L, 3), i;
-    size_t len;
-    const char *text = lua_tolstring(L, 1, &len);
-    lua_getglobal(L, "fuzz_decode");
-    lua_pushlstring(L, text, len);
-    lua_call(L, 1, 1);
-    if (!lua_istable(L, -1))
-        return luaL_error(L, "not an object");
-    for (i = 0; i < n; i++) {
-        lua_getfield(L, -1, f[i].name);
-        if (f[i].want_number && lua_type(L, -1) == LUA_TNUMBER) {
-            f[i].num = lua_tonumber(L, -1);
-            f[i].present = 1;
-        } else if (!f[i].want_number && lua_type(L, -1) == LUA_TSTRING) {
-            size_t sl;
-            const char *s = lua_tolstring(L, -1, &sl);
-            if (memchr(s, '\0', sl) == NULL) {   /* as the core does */
-                f[i].str = vbr_strndup(s, sl);
-                f[i].present = 1;
-            }
-        }
-        lua_pop(L, 1);
-    }
-    return 0;
-}
-
-static int host_fields(void *ud, const char *json, size_t len,
-                       vbr_json_field *f, size_t n)
-{
-    lua_State *L = ud;
-    int rc;
-    lua_pushcfunction(L, fields_protected);
-    lua_pushlstring(L, json, len);
-    lua_pushlightuserdata(L, f);
-    lua_pushinteger(L, (lua_Integer)n);
-    rc = lua_pcall(L, 3, 0, 0);
-    if (rc != 0)
-        lua_pop(L, 1);
-    return rc == 0 ? 0 : -1;
-}
 
 static char *host_password(void *ud, const char **why)
 {
@@ -111,11 +66,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_lua_init("local cjson = require 'cjson'\n"
-                  "local codec = cjson.new()\n"
-                  "codec.decode_max_depth(200)\n"
-                  "fuzz_decode = codec.decode\n"
-                  "return function() end\n");
     return 0;
 }
 
@@ -353,7 +303,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                                            "1.3-rev2"};
     static const char *const methods[] = {"GET", "PUT", "POST", "DELETE"};
     vbr_config cfg;
-    vbr_host host = {fuzz_L, host_fields, host_password, NULL};
+    vbr_host host = {NULL, vbr_json_fields, host_password, NULL};
     vbr_call call = {NULL, "/api/v1/configBackup", "a=b", NULL, 0, 0};
     vbr_call other = {"GET", "/api/v1/serverInfo", NULL, NULL, 0, 0};
     vbr_engine *e;

@@ -68,15 +68,20 @@ static inline void fuzz_lua_run(const unsigned char *data, size_t size)
         lua_gc(L, LUA_GCCOLLECT, 0);
 }
 
-/* libFuzzer's entry points for a harness that is one Lua driver. */
-#define FUZZ_LUA_ENTRY_POINTS(driver)                                       \
+/* libFuzzer's entry points for a harness that is one Lua driver; setup
+ * (a function of the harness, or NULL) gives the state what the driver
+ * needs of C before the first input. */
+#define FUZZ_LUA_ENTRY_POINTS_WITH(driver, setup)                           \
     int LLVMFuzzerInitialize(int *argc, char ***argv);                      \
     int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);     \
     int LLVMFuzzerInitialize(int *argc, char ***argv)                       \
     {                                                                       \
+        void (*fuzz_setup)(lua_State *) = (setup);                          \
         (void)argc;                                                         \
         (void)argv;                                                         \
         fuzz_lua_init(driver);                                              \
+        if (fuzz_setup != NULL)                                             \
+            fuzz_setup(fuzz_L);                                             \
         return 0;                                                           \
     }                                                                       \
     int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)      \
@@ -84,5 +89,6 @@ static inline void fuzz_lua_run(const unsigned char *data, size_t size)
         fuzz_lua_run(data, size);                                           \
         return 0;                                                           \
     }
+#define FUZZ_LUA_ENTRY_POINTS(driver) FUZZ_LUA_ENTRY_POINTS_WITH(driver, NULL)
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * response.c - libFuzzer harness: what a server sends back, through the Lua
  * binding's step API (read_response, the engine, push_response with the
- * core's own cjson decoder, error objects and their __tostring).
+ * core's own JSON decoder, error objects and their __tostring).
  *
  * Input: frames separated by "\n===\n".  Frame 1 is "<method> <api_version>"
  * (e.g. "GET 1.3-rev1" or "POST auto").  Every further frame answers one send

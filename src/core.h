@@ -72,8 +72,6 @@ void core_open_errors(lua_State *L);
 
 /* core_host.c */
 vbr_host core_host(client *c);
-void core_push_decoder(lua_State *L);
-void core_open_decoder(lua_State *L);
 
 /* core_options.c */
 typedef struct options {

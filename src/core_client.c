@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "core.h"
+#include "json.h"
 
 #ifndef VBR_VERSION
 #define VBR_VERSION "0.0.0-dev"
@@ -463,8 +464,14 @@ static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
             core_sleep_seconds(s->seconds);
             s = vbr_job_next(jb->job, NULL);
         } else if (c->curl != NULL) {
+            int token_answer = s->purpose == VBR_FOR_LOGIN ||
+                               s->purpose == VBR_FOR_REFRESH;
             vbr_curl_perform(c->curl, s, r);
             s = vbr_job_next(jb->job, r);
+            /* read by the engine, not needed again (a callback inside
+             * vbr_job_next may have closed the client: freed, wiped) */
+            if (token_answer && c->curl != NULL)
+                vbr_curl_wipe_body(c->curl);
         } else {
             /* closed by a callback (the password function): the engine
              * fails the job whatever the answer */
@@ -519,16 +526,13 @@ int core_push_response(lua_State *L, const vbr_response *r,
     lua_setfield(L, -2, "body");
     core_set_string(L, "content_type", r->content_type);
     if (decode && r->body_len > 0 && is_json_type(r->content_type)) {
-        core_push_decoder(L);
-        lua_pushlstring(L, r->body, r->body_len);
-        if (lua_pcall(L, 1, 1, 0) != 0) {
-            const char *why = lua_tostring(L, -1);
-            lua_pushfstring(L, "invalid JSON in the response: %s",
-                            why ? why : "?");
+        char why[128];
+        if (!vbr_json_push(L, r->body, r->body_len, why, sizeof why)) {
+            lua_pushfstring(L, "invalid JSON in the response: %s", why);
             core_push_error_fields(L, "decode", r->status, NULL,
                               lua_tostring(L, -1), method, path, 0, 0);
-            lua_replace(L, -4);
-            lua_pop(L, 2);
+            lua_replace(L, -3);
+            lua_pop(L, 1);
             return 0;
         }
         lua_setfield(L, -2, "json");

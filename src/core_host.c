@@ -1,81 +1,16 @@
 /*
  * core_host.c - the services the engine asks of its host (vbr_host): the
- * top-level fields of a JSON answer (decoded with vbr.core's own cjson
- * instance) and the password, from a string, a file or a Lua function.
+ * top-level fields of a JSON answer (json.c's scanner, in C: a token answer
+ * never becomes a Lua string) and the password, from a string, a file or a
+ * Lua function.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "core.h"
+#include "json.h"
 
 #define MAX_PASSWORD_FILE 4096
-
-static char decode_key;       /* registry key: its address is unique */
-
-
-typedef struct decode_call {
-    const char *json;
-    size_t len;
-    vbr_json_field *fields;
-    size_t nfields;
-} decode_call;
-
-void core_push_decoder(lua_State *L)
-{
-    lua_pushlightuserdata(L, &decode_key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-}
-
-/* Runs under lua_pcall: decode and copy the wanted top-level fields. */
-static int decode_fields_protected(lua_State *L)
-{
-    decode_call *dc = lua_touserdata(L, 1);
-    size_t i;
-    core_push_decoder(L);
-    lua_pushlstring(L, dc->json, dc->len);
-    lua_call(L, 1, 1);
-    if (!lua_istable(L, -1))
-        return luaL_error(L, "not a JSON object");
-    for (i = 0; i < dc->nfields; i++) {
-        vbr_json_field *f = &dc->fields[i];
-        lua_getfield(L, -1, f->name);
-        if (f->want_number && lua_type(L, -1) == LUA_TNUMBER) {
-            f->num = lua_tonumber(L, -1);
-            f->present = 1;
-        } else if (!f->want_number && lua_type(L, -1) == LUA_TSTRING) {
-            size_t n;
-            const char *s = lua_tolstring(L, -1, &n);
-            /* "\u0000" would cut a C string short: treated as absent */
-            if (memchr(s, '\0', n) == NULL) {
-                f->str = vbr_strndup(s, n);
-                f->present = f->str != NULL;
-            }
-        }
-        lua_pop(L, 1);
-    }
-    return 0;
-}
-
-static int host_json_fields(void *ud, const char *json, size_t len,
-                            vbr_json_field *fields, size_t nfields)
-{
-    client *c = ud;
-    lua_State *L = c->L;
-    decode_call dc;
-    int rc;
-    dc.json = json;
-    dc.len = len;
-    dc.fields = fields;
-    dc.nfields = nfields;
-    lua_pushcfunction(L, decode_fields_protected);
-    lua_pushlightuserdata(L, &dc);
-    rc = lua_pcall(L, 1, 0, 0);
-    if (rc != 0) {
-        lua_pop(L, 1);     /* the message may quote the body: drop it */
-        return -1;
-    }
-    return 0;
-}
 
 /* ---------------------------------------------------------------- password */
 
@@ -155,37 +90,8 @@ vbr_host core_host(client *c)
 {
     vbr_host host;
     host.ud = c;
-    host.json_fields = host_json_fields;
+    host.json_fields = vbr_json_fields;   /* json.c: no Lua */
     host.password = host_password;
     host.held_password = host_held_password;
     return host;
-}
-
-/* our own cjson instance: settings made by others do not leak in */
-void core_open_decoder(lua_State *L)
-{
-    lua_pushlightuserdata(L, &decode_key);
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "new");
-    if (lua_isfunction(L, -1)) {
-        lua_call(L, 0, 1);
-        lua_remove(L, -2);
-        /* a hostile server's [[[[... is refused, as vbr.json does */
-        lua_getfield(L, -1, "decode_max_depth");
-        if (lua_isfunction(L, -1)) {
-            lua_pushinteger(L, 200);
-            lua_call(L, 1, 0);
-        } else {
-            lua_pop(L, 1);
-        }
-    } else {
-        lua_pop(L, 1);
-    }
-    lua_getfield(L, -1, "decode");
-    lua_remove(L, -2);
-    if (!lua_isfunction(L, -1))
-        core_raise_error(L, "vbr: cjson.decode not found");
-    lua_rawset(L, LUA_REGISTRYINDEX);
 }

@@ -8,12 +8,14 @@
 #include "transport_curl.h"
 #include "buf.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 struct vbr_curl {
     CURL *easy;
@@ -25,12 +27,93 @@ struct vbr_curl {
     int too_large;
     int out_of_memory;     /* ours, not libcurl's */
     int answered;          /* a status line came */
+    int secret;            /* the transfer's body or answer is a secret */
+    size_t request_bound;  /* where the Authorization line can be in the
+                            * request libcurl writes: its request line,
+                            * Host and own lines, then ours */
     char content_type[256];
     char retry_after[128];
     char location[512];
     char errbuf[CURL_ERROR_SIZE];
     char message[CURL_ERROR_SIZE + 64];
 };
+
+/* libcurl's own copies of what it sends and receives are wiped when it
+ * frees them, as the core's are: small blocks whole (its request with the
+ * Authorization line is one); of its large transfer buffers the first
+ * wipe_prefix bytes, where it copies the request it sends over TLS (the
+ * Authorization line again), and all of them for a transfer that carries a
+ * secret in its body (a login or refresh form, a token answer) and at
+ * cleanup.  Per thread, as libcurl frees in the thread that performs;
+ * whole blocks outside a call's transfer. */
+#define SMALL_BLOCK 8192
+static __thread size_t wipe_prefix = (size_t)-1;
+
+static void wiping_free(void *p)
+{
+    if (p != NULL) {
+        size_t n = malloc_usable_size(p);
+        vbr_wipe(p, n <= SMALL_BLOCK || n <= wipe_prefix ? n : wipe_prefix);
+        free(p);
+    }
+}
+
+static void *wiping_realloc(void *p, size_t n)
+{
+    size_t room;
+    void *fresh;
+    if (p == NULL)
+        return malloc(n);
+    room = malloc_usable_size(p);
+    if (n <= room && n > 0)
+        return p;
+    if (n == 0 || (fresh = malloc(n)) == NULL) {
+        if (n == 0)
+            wiping_free(p);
+        return NULL;
+    }
+    memcpy(fresh, p, room);
+    wiping_free(p);
+    return fresh;
+}
+
+/* OpenSSL keeps the plaintext of the last record it read until another one
+ * overwrites it, and frees it as it is: for a token answer it cleanses it
+ * right after the read (SSL_OP_CLEANSE_PLAINTEXT, set per connection just
+ * before the request goes out, cleared for the other answers). */
+/* NOLINTBEGIN(bugprone-easily-swappable-parameters): libcurl's signature */
+static int before_request(void *ud, char *primary_ip, char *local_ip,
+                          int primary_port, int local_port)
+/* NOLINTEND(bugprone-easily-swappable-parameters) */
+{
+    vbr_curl *t = ud;
+    struct curl_tlssessioninfo *tls = NULL;
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+    if (curl_easy_getinfo(t->easy, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK &&
+        tls != NULL && tls->backend == CURLSSLBACKEND_OPENSSL &&
+        tls->internals != NULL) {
+        if (t->secret)
+            SSL_set_options(tls->internals, SSL_OP_CLEANSE_PLAINTEXT);
+        else
+            SSL_clear_options(tls->internals, SSL_OP_CLEANSE_PLAINTEXT);
+    }
+#else
+    (void)t;
+    (void)tls;
+#endif
+    return CURL_PREREQFUNC_OK;
+}
+
+int vbr_curl_global_init(void)
+{
+    return curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free,
+                                wiping_realloc, vbr_strdup, calloc) == CURLE_OK
+               ? 0 : -1;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -133,6 +216,8 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
         SET(CURLOPT_CAPATH, o->ca_path);
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
+    SET(CURLOPT_PREREQFUNCTION, before_request);
+    SET(CURLOPT_PREREQDATA, (void *)t);
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
     /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
@@ -161,6 +246,11 @@ static void free_headers(vbr_curl *t)
         vbr_wipe(h->data, strlen(h->data));   /* Authorization */
     curl_slist_free_all(t->headers);
     t->headers = NULL;
+}
+
+void vbr_curl_wipe_body(vbr_curl *t)
+{
+    vbr_buf_clear(&t->body);
 }
 
 void vbr_curl_free(vbr_curl *t)
@@ -304,25 +394,30 @@ int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
     if (vbr_buf_add(&t->body, "", 0) != 0)
         bad = 1;
     t->too_large = t->out_of_memory = t->answered = 0;
+    t->secret = s->purpose != VBR_FOR_CALL;
     t->max_body = s->max_response_size;
     t->errbuf[0] = t->content_type[0] = t->retry_after[0] = '\0';
     t->location[0] = '\0';
 
     free_headers(t);
+    t->request_bound = 2 * strlen(s->url) + 512;
     for (i = 0; i < s->nheaders && !bad; i++) {
         vbr_buf line = {NULL, 0, 0};
         bad = vbr_buf_adds(&line, s->headers[i].name) ||
               vbr_buf_adds(&line, ": ") ||
               vbr_buf_adds(&line, s->headers[i].value) ||
               append_header(t, line.data);
+        t->request_bound += line.len + 2;
         vbr_buf_free(&line);   /* wipes: it may be the Authorization line */
     }
     /* no "Expect: 100-continue" round trip for larger bodies, and no
      * Content-Type invented by libcurl for a POST without a body; a GET,
      * DELETE or HEAD (no body sent, see set_method) gets neither anyway,
      * and every custom header costs libcurl a scan per header it adds */
-    if (t->user_agent != NULL && !has_header(s, "User-Agent"))
+    if (t->user_agent != NULL && !has_header(s, "User-Agent")) {
         bad = bad || append_header(t, t->user_agent);
+        t->request_bound += strlen(t->user_agent) + 2;
+    }
     if (sends_body(s)) {
         bad = bad || append_header(t, "Expect:");
         if (!has_header(s, "Content-Type"))
@@ -394,6 +489,12 @@ void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out)
 
 void vbr_curl_perform(vbr_curl *t, const vbr_step *s, vbr_response *out)
 {
-    if (vbr_curl_prepare(t, s, out) == 0)
-        vbr_curl_finish(t, curl_easy_perform(t->easy), out);
+    CURLcode rc;
+    if (vbr_curl_prepare(t, s, out) != 0)
+        return;
+    if (!t->secret)
+        wipe_prefix = t->request_bound;
+    rc = curl_easy_perform(t->easy);
+    wipe_prefix = (size_t)-1;
+    vbr_curl_finish(t, rc, out);
 }

@@ -23,10 +23,15 @@ typedef struct vbr_curl_options {
     const char *user_agent;
 } vbr_curl_options;
 
+/* curl_global_init, with an allocator that wipes what libcurl frees (when
+ * vbr is the first in the process to initialise libcurl); -1 on failure. */
+int vbr_curl_global_init(void);
 /* NULL with a message in err when libcurl refuses the setup. */
 vbr_curl *vbr_curl_new(const vbr_curl_options *opts, char *err, size_t errlen);
 /* Closes the connection and wipes the buffers. */
 void vbr_curl_free(vbr_curl *t);
+/* Wipe the last answer now (a token answer, once the engine has read it). */
+void vbr_curl_wipe_body(vbr_curl *t);
 /* Perform one SEND step.  The response points into t and stays valid until
  * the next perform or free. */
 void vbr_curl_perform(vbr_curl *t, const vbr_step *send, vbr_response *out);

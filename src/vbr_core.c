@@ -5,8 +5,9 @@
  *   local c = core.new{ url = "https://vbr:9419", username = "u", password = "p" }
  *   local res, err = c:request("GET", "/api/v1/configBackup", { query = {...} })
  *
- * A JSON answer is decoded with cjson into res.json, unless the options say
- * decode = false (the Lua layer decodes with vbr.json itself).
+ * A JSON answer is decoded into res.json (json.c: vbr.json's tables), unless
+ * the options say decode = false (the Lua layer decodes the body itself).
+ * core.json_decode(text) is that decoder (vbr.json.decode).
  *
  * Misuse (wrong types, unknown options, a closed client) raises; network,
  * TLS, HTTP, API, auth and decode failures return nil, err where err is a
@@ -45,6 +46,7 @@
 
 #include "core.h"
 #include "interrupt.h"
+#include "json.h"
 
 #ifndef VBR_VERSION
 #define VBR_VERSION "0.0.0-dev"
@@ -108,12 +110,12 @@ int luaopen_vbr_core(lua_State *L)
 {
     int i, n;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (vbr_curl_global_init() != 0)
+        return luaL_error(L, "vbr: libcurl initialisation failed");
     new_class(L, CLIENT_MT, core_client_methods, core_step_methods,
               core_client_close, core_client_tostring);
     new_class(L, JOB_MT, core_job_methods, NULL, core_job_close, NULL);
     core_open_errors(L);
-    core_open_decoder(L);
 
     lua_newtable(L);
     compat_setfuncs(L, module_functions);
@@ -138,5 +140,6 @@ int luaopen_vbr_core(lua_State *L)
     lua_setfield(L, -2, "revisions");
     vbr_interrupt_open(L);         /* core.interrupt: Ctrl-C for the CLI (src/interrupt.c) */
     core_open_multi(L);            /* core.multi: many clients at once (src/transport_multi.c) */
+    vbr_json_open(L);
     return 1;
 }

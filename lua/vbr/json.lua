@@ -1,50 +1,47 @@
 --- JSON that survives a round trip through Lua tables.
 --
--- Debian's lua-cjson 2.1.0 decodes `[]` and `{}` alike to an empty table,
--- turns `null` into the light userdata `cjson.null`, and writes numbers with
--- 14 significant digits. A GET-edit-PUT of the configuration backup must send
--- back what it received, so this module wraps cjson (which still does all
--- the parsing and writing) with three small repairs:
+-- Decoding is the core's strict decoder (src/json.c, `core.json_decode`),
+-- which makes these tables directly; encoding writes them back, with
+-- lua-cjson escaping the strings. Debian's lua-cjson 2.1.0 alone cannot keep
+-- `[]` and `{}` apart, turns `null` into a light userdata and writes numbers
+-- with 14 significant digits, so:
 --
 -- * arrays carry `json.array_mt`, so an empty one is written back as `[]`;
 -- * a `null` member becomes `nil` in the table and is remembered, so it is
 --   written back as `null` unless the caller has set a value meanwhile;
--- * integers too long for cjson's 14 digits are written exactly.
+-- * numbers are exact: integers as integers (Lua 5.3+), every number written
+--   with the digits that read back as the same value.
 --
--- `null` inside an array stays `json.null`, since `nil` cannot sit in a
--- sequence.
+-- Nothing is marked in-band: any string a server sends is written back as
+-- it came. `null` inside an array stays `json.null`, since `nil` cannot sit
+-- in a sequence.
 -- @module vbr.json
 
 local cjson = require "cjson"
+local core = require "vbr.core"
 
-local type, pairs, ipairs, next, getmetatable, setmetatable =
-      type, pairs, ipairs, next, getmetatable, setmetatable
-local find, match, sub, gsub, byte, format =
-      string.find, string.match, string.sub, string.gsub, string.byte, string.format
+local type, pairs, next, getmetatable, setmetatable, error, pcall, tonumber =
+      type, pairs, next, getmetatable, setmetatable, error, pcall, tonumber
+local find, gsub, format = string.find, string.gsub, string.format
 local concat, sort, rep = table.concat, table.sort, string.rep
-local floor, huge = math.floor, math.huge
+local floor, huge, math_type = math.floor, math.huge, math.type
 
 local codec = cjson.new()       -- private settings, whoever else uses cjson
-codec.decode_max_depth(200)
-codec.encode_max_depth(200)
+local encode_string = codec.encode
+local core_decode = core.json_decode
 
 local json = {}
 
 --- The value that stands for `null` inside arrays (cjson's).
-json.null = codec.null
+json.null = core.json_null
+local null = json.null
 
 --- Metatable of the tables that are JSON arrays.
-json.array_mt = { __name = "vbr.json.array" }
+json.array_mt = core.json_array_mt
 local array_mt = json.array_mt
 
 -- Keys whose value was `null`, per decoded object; weak, so they go with it.
-local nulls_of = setmetatable({}, { __mode = "k" })
-
--- A JSON string that stands in for what cjson cannot express; it starts with
--- NUL, which no VBR value contains (cjson writes it as \u0000).
-local MARK = "\0vbr:"
-local EMPTY_ARRAY = MARK .. "[]"
-local WRITTEN_MARK = '"\\u0000vbr:'
+local nulls_of = core.json_nulls
 
 --- Marks `t` (default: a new table) as a JSON array and returns it.
 function json.array(t)
@@ -96,232 +93,180 @@ function json.is_integer(value)
   return type(value) == "number" and value == floor(value) and value - 1 ~= value
 end
 
--- Replaces every `[]` outside strings with the EMPTY_ARRAY mark; cjson would
--- otherwise make it indistinguishable from `{}`.
-local function mark_empty_arrays(text)
-  if not find(text, "%[%s*%]") then return text end
-  local parts, n, copied = {}, 0, 1
-  local pos = 1
-  while true do
-    local at = find(text, '[%["]', pos)
-    if not at then break end
-    if byte(text, at) == 34 then                 -- skip a string
-      local scan = at + 1
-      while true do
-        local q = find(text, '["\\]', scan)
-        if not q then return text end            -- unterminated: cjson says so
-        if byte(text, q) == 92 then
-          scan = q + 2
-        else
-          pos = q + 1
-          break
-        end
-      end
-    else
-      local close = match(text, "^%[%s*()%]", at)
-      if close then
-        parts[n + 1] = sub(text, copied, at - 1)
-        parts[n + 2] = '"\\u0000vbr:[]"'
-        n = n + 2
-        copied = close + 1
-      end
-      pos = (close or at) + 1
-    end
-  end
-  parts[n + 1] = sub(text, copied)
-  return concat(parts)
-end
-
--- cjson 2.1.0 reads every number as a float; on Lua 5.3+ whole numbers
--- become integers again, so that 10 prints as 10, not 10.0.
-local tointeger = math.tointeger or function(n) return n end
-
--- True when `text` holds `open` ("[" or "{"), blanks, and its closing
--- bracket, anywhere (in strings too); plain finds are much faster than one
--- unanchored pattern.
-local function has_empty(text, open, empty_pattern)
-  local at = find(text, open, 1, true)
-  while at do
-    if find(text, empty_pattern, at) then return true end
-    at = find(text, open, at + 1, true)
-  end
-  return false
-end
-
-local null = codec.null
-
--- Marks arrays, turns object nulls into remembered nils, restores empty
--- arrays and integers; in place. With `empty_is_array` (the text had no
--- `{}`), every empty table is an empty array.
-local function restore(value, empty_is_array)
-  if value[1] ~= nil then                        -- cjson arrays are dense
-    for i = 1, #value do
-      local item = value[i]
-      local kind = type(item)
-      if kind == "table" then
-        restore(item, empty_is_array)
-      elseif kind == "number" then
-        value[i] = tointeger(item) or item
-      elseif item == EMPTY_ARRAY then
-        value[i] = setmetatable({}, array_mt)
-      end
-    end
-    return setmetatable(value, array_mt)
-  end
-  if empty_is_array and next(value) == nil then return setmetatable(value, array_mt) end
-  for key, member in pairs(value) do
-    local kind = type(member)
-    if kind == "table" then
-      restore(member, empty_is_array)
-    elseif kind == "number" then
-      value[key] = tointeger(member) or member
-    elseif member == null then
-      json.set_null(value, key)
-    elseif member == EMPTY_ARRAY then
-      value[key] = setmetatable({}, array_mt)
-    end
-  end
-  return value
-end
-
---- Decodes JSON text; `nil, message` when it is not valid JSON.
+--- Decodes JSON text; `nil, message` (naming the position) when it is not
+-- valid JSON (RFC 8259).
 function json.decode(text)
   if type(text) ~= "string" then
     return nil, "expected JSON text, got " .. type(text)
   end
-  -- Only text with both an empty array and an empty object needs the
-  -- scanner that tells them apart; otherwise every empty table cjson makes
-  -- is of the one kind the text has.
-  local empty_is_array = has_empty(text, "[", "^%[%s*%]")
-  if empty_is_array and has_empty(text, "{", "^{%s*}") then
-    text = mark_empty_arrays(text)
-    empty_is_array = false
-  end
-  local ok, value = pcall(codec.decode, text)
-  if not ok then return nil, value end
-  if type(value) == "table" then return restore(value, empty_is_array) end
-  if value == EMPTY_ARRAY then return setmetatable({}, array_mt) end
-  if type(value) == "number" then return tointeger(value) or value end
-  return value
+  return core_decode(text)
 end
 
--- A copy of `value` that cjson writes faithfully: marks for empty arrays and
--- long integers, `null` for remembered nulls.
-local function prepare(value)
-  local kind = type(value)
-  if kind == "number" then
-    if value == floor(value) and (value >= 1e14 or value <= -1e14)
-        and value < huge and value > -huge then
-      return MARK .. format("%.0f", value)
-    end
-    return value
-  elseif kind == "string" then
-    if sub(value, 1, #MARK) == MARK then
-      error("string value begins with a reserved NUL mark", 0)
-    end
-    return value
-  elseif kind ~= "table" then
-    return value
-  end
-  local copy = {}
-  if getmetatable(value) == array_mt then
-    if value[1] == nil and next(value) == nil then return EMPTY_ARRAY end
-    for i = 1, #value do copy[i] = prepare(value[i]) end
-    return copy
-  end
-  for key, member in pairs(value) do copy[key] = prepare(member) end
-  local nulls = nulls_of[value]
-  if nulls then
-    for key in pairs(nulls) do
-      if value[key] == nil then copy[key] = codec.null end
-    end
-  end
-  return copy
-end
+local MAX_DEPTH = 200          -- as the decoder's
 
-local function encode_prepared(value)
-  return codec.encode(prepare(value))
-end
-
---- Encodes a Lua value as JSON text; `nil, message` when it cannot be.
-function json.encode(value)
-  local ok, text = pcall(encode_prepared, value)
-  if not ok then return nil, text end
-  if find(text, WRITTEN_MARK, 1, true) then
-    text = gsub(text, '"\\u0000vbr:([^"]*)"', "%1")
-  end
-  return text
-end
-
--- A scalar of a prepared value, as cjson writes it, marks resolved and
--- "\/" written "/" (escapes are read pairwise so that "\\/" stays).
-local function write_scalar(value)
-  local text = codec.encode(value)
-  if find(text, WRITTEN_MARK, 1, true) then
-    return (gsub(text, '^"\\u0000vbr:(.*)"$', "%1"))
-  end
-  if find(text, "\\/") then
+-- A string as cjson writes it, but "/" for "\/" (escapes are read
+-- pairwise, so that "\\/" stays).
+local function write_string(s)
+  local text = encode_string(s)
+  if find(text, "\\/", 1, true) then
     text = gsub(text, "\\(.)", function(c) return c == "/" and "/" or "\\" .. c end)
   end
   return text
 end
 
--- Arrays of plain values up to this width stay on one line.
-local FLAT_WIDTH = 72
+local FLOAT_FORMATS = { "%.14g", "%.15g", "%.16g", "%.17g" }
 
-local function write_pretty(value, depth, out)
-  if type(value) ~= "table" then
-    out[#out + 1] = write_scalar(value)
-    return
+-- Whole numbers as digits (exact), others with the fewest digits that read
+-- back as the same double.
+local function write_number(n)
+  if n ~= n or n == huge or n == -huge then
+    error("cannot encode " .. tostring(n) .. ": JSON has no NaN or infinity", 0)
   end
-  local inner = rep("  ", depth + 1)
-  if value[1] ~= nil then                         -- an array (prepare kept it dense)
-    local flat = {}
-    for i = 1, #value do
-      if type(value[i]) == "table" then flat = nil break end
-      flat[i] = write_scalar(value[i])
-    end
-    local line = flat and "[" .. concat(flat, ", ") .. "]"
-    if line and #line <= FLAT_WIDTH then
-      out[#out + 1] = line
-      return
-    end
-    out[#out + 1] = "[\n"
-    for i = 1, #value do
-      out[#out + 1] = inner
-      write_pretty(value[i], depth + 1, out)
-      out[#out + 1] = i < #value and ",\n" or "\n"
-    end
-    out[#out + 1] = rep("  ", depth) .. "]"
-    return
+  if math_type and math_type(n) == "integer" then return format("%d", n) end
+  if n == floor(n) and n >= -2^63 and n < 2^63 then return format("%.0f", n) end
+  local text
+  for i = 1, #FLOAT_FORMATS do
+    text = format(FLOAT_FORMATS[i], n)
+    if tonumber(text) == n then break end
   end
-  local keys = {}
-  for key in pairs(value) do keys[#keys + 1] = key end
-  if #keys == 0 then
-    out[#out + 1] = "{}"
-    return
-  end
-  sort(keys)
-  out[#out + 1] = "{\n"
-  for i, key in ipairs(keys) do
-    out[#out + 1] = inner .. write_scalar(key) .. ": "
-    write_pretty(value[key], depth + 1, out)
-    out[#out + 1] = i < #keys and ",\n" or "\n"
-  end
-  out[#out + 1] = rep("  ", depth) .. "}"
+  if find(text, ",", 1, true) then text = gsub(text, ",", ".") end   -- a locale's
+  return text
 end
 
-local function encode_pretty_prepared(value)
+-- The written key of a member: cjson's rule, strings and numbers only.
+local function write_key(key)
+  local kind = type(key)
+  if kind == "string" then return write_string(key) end
+  if kind == "number" then return '"' .. write_number(key) .. '"' end
+  error("cannot encode a table key of type " .. kind, 0)
+end
+
+-- The length of `t` when it is written as an array, else nil: marked
+-- tables, and (cjson's rule) unmarked ones with positive integer keys only
+-- that are not excessively sparse.
+local function array_length(t)
+  if getmetatable(t) == array_mt then return #t end
+  if next(t) == nil then return nil end
+  local max, count = 0, 0
+  for key in pairs(t) do
+    if type(key) ~= "number" or key < 1 or key ~= floor(key) then return nil end
+    if key > max then max = key end
+    count = count + 1
+  end
+  if max > 10 and max > 2 * count then
+    error("cannot encode an excessively sparse array", 0)
+  end
+  return max
+end
+
+-- Arrays of plain values up to this width stay on one line (pretty).
+local FLAT_WIDTH = 72
+
+local write
+
+-- The members of `t` (remembered nulls too): written keys, and values by
+-- written key; sorted when `sorted`.
+local function members(t, sorted)
+  local keys, values = {}, {}
+  for key, value in pairs(t) do
+    local text = write_key(key)
+    keys[#keys + 1] = text
+    values[text] = value
+  end
+  local nulls = nulls_of[t]
+  if nulls then
+    for key in pairs(nulls) do
+      if t[key] == nil then
+        local text = write_key(key)
+        keys[#keys + 1] = text
+        values[text] = null
+      end
+    end
+  end
+  if sorted then sort(keys) end
+  return keys, values
+end
+
+local function write_table(t, out, depth, indent)
+  if depth > MAX_DEPTH then
+    error("cannot encode: nested deeper than " .. MAX_DEPTH .. " (a cycle?)", 0)
+  end
+  local length = array_length(t)
+  local inner = indent and "\n" .. rep(indent, depth + 1)
+  local close = indent and "\n" .. rep(indent, depth) or ""
+  if length then
+    if length == 0 then out[#out + 1] = "[]" return end
+    if indent then                 -- plain values on one line when short
+      local flat = {}
+      for i = 1, length do
+        local item = t[i]
+        if type(item) == "table" then flat = nil break end
+        local part = {}
+        write(item == nil and null or item, part, depth + 1)
+        flat[i] = part[1]
+      end
+      local line = flat and "[" .. concat(flat, ", ") .. "]"
+      if line and #line <= FLAT_WIDTH then out[#out + 1] = line return end
+    end
+    out[#out + 1] = "["
+    for i = 1, length do
+      if i > 1 then out[#out + 1] = "," end
+      if inner then out[#out + 1] = inner end
+      local item = t[i]
+      write(item == nil and null or item, out, depth + 1, indent)
+    end
+    out[#out + 1] = close .. "]"
+    return
+  end
+  local keys, values = members(t, indent ~= nil)
+  if #keys == 0 then out[#out + 1] = "{}" return end
+  out[#out + 1] = "{"
+  local colon = indent and ": " or ":"
+  for i = 1, #keys do
+    if i > 1 then out[#out + 1] = "," end
+    if inner then out[#out + 1] = inner end
+    out[#out + 1] = keys[i] .. colon
+    write(values[keys[i]], out, depth + 1, indent)
+  end
+  out[#out + 1] = close .. "}"
+end
+
+-- Appends the text of `value` to `out`; `indent` (a string) for people.
+write = function(value, out, depth, indent)
+  local kind = type(value)
+  if kind == "string" then
+    out[#out + 1] = write_string(value)
+  elseif kind == "number" then
+    out[#out + 1] = write_number(value)
+  elseif kind == "boolean" then
+    out[#out + 1] = value and "true" or "false"
+  elseif value == null then
+    out[#out + 1] = "null"
+  elseif kind == "table" then
+    write_table(value, out, depth, indent)
+  else
+    error("cannot encode a value of type " .. kind, 0)
+  end
+end
+
+local function encode(value, indent)
   local out = {}
-  write_pretty(prepare(value), 0, out)
-  out[#out + 1] = "\n"
+  write(value, out, 0, indent)
+  if indent then out[#out + 1] = "\n" end
   return concat(out)
+end
+
+--- Encodes a Lua value as JSON text; `nil, message` when it cannot be.
+function json.encode(value)
+  local ok, text = pcall(encode, value)
+  if not ok then return nil, text end
+  return text
 end
 
 --- Encodes like `encode`, for people: indented, object keys sorted, short
 -- arrays on one line, a final newline; stable, so files diff well.
 function json.encode_pretty(value)
-  local ok, text = pcall(encode_pretty_prepared, value)
+  local ok, text = pcall(encode, value, "  ")
   if not ok then return nil, text end
   return text
 end
