@@ -143,6 +143,46 @@ describe("core.interrupt", function()
     assert.equal("true\ntrue\n", output)
   end)
 
+  describe("in a fleet run over the multi transport", function()
+    local started
+
+    lazy_setup(function()
+      started = require("spec.support.fleet").start { servers = 3, seed = 48 }
+    end)
+    lazy_teardown(function() if started then started:stop() end end)
+
+    it("ends the run from the loop's wait, not as one server's failure", function()
+      started.sim:on("*"):reset()
+      started.sim:on("*"):fault { kind = "delay", ms = 600000, path = "/api/v1/configBackup" }
+      local ok, output = run([[
+        local fleet = assert(require("vbr.fleet").open(]] .. quote(started.sim.inventory) .. [[))
+        interrupt.mode("note")
+        print(interrupt.run(function()
+          ctrl_c_later(1)
+          return fleet:run(function(client) return client.configbackup:get() end,
+            { concurrency = 3, on_result = function(result) print(result.name, result.ok) end })
+        end))
+      ]])
+      started.sim:on("*"):reset()
+      assert.is_true(ok, output)
+      assert.equal("false\tvbr: interrupted\n", output)
+    end)
+
+    it("ends the run from a task's own code, not as that task's failure", function()
+      started.sim:on("*"):reset()
+      local ok, output = run([[
+        local fleet = assert(require("vbr.fleet").open(]] .. quote(started.sim.inventory) .. [[))
+        interrupt.mode("note")
+        print(interrupt.run(function()
+          return fleet:run(function() ctrl_c(); while true do end end,
+            { concurrency = 1, on_result = function(result) print(result.name, result.ok) end })
+        end))
+      ]])
+      assert.is_true(ok, output)
+      assert.equal("false\tvbr: interrupted\n", output)
+    end)
+  end)
+
   describe("with a request in flight", function()
     local s, dir
 
