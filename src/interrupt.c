@@ -312,8 +312,9 @@ static int interrupt_hold(lua_State *L)
 /* core.interrupt.readline_cancel([echo]) -> true | false
  *
  * Ends the line of readline's callback interface as readline does for a
- * SIGINT of its own: the state of the line freed, then echo() (to write
- * "^C"), then the terminal restored and the handler removed. lua-readline
+ * SIGINT of its own: the state of the line freed, the cursor at its end,
+ * then echo() (to write "^C"), then the terminal restored and the handler
+ * removed. lua-readline
  * 3.2 (Debian 12) has no such call: its handler_remove closes its stream on
  * the terminal, then calls rl_callback_handler_remove, which, outside the
  * line handler, restores the terminal through rl_outstream, that freed
@@ -321,12 +322,22 @@ static int interrupt_hold(lua_State *L)
  * the stream. Reaches the readline lua-readline loaded (never loads one):
  * false, and echo not called, when there is none. */
 typedef void (*rl_void_fn)(void);
+typedef int (*rl_command_fn)(int count, int key);
 
+/* POSIX: dlsym's answer holds a function's address */
 static rl_void_fn readline_function(void *lib, const char *name)
 {
     rl_void_fn f;
     void *address = dlsym(lib, name);
-    memcpy(&f, &address, sizeof f);         /* POSIX: a function's address */
+    memcpy(&f, &address, sizeof f);
+    return f;
+}
+
+static rl_command_fn readline_command(void *lib, const char *name)
+{
+    rl_command_fn f;
+    void *address = dlsym(lib, name);
+    memcpy(&f, &address, sizeof f);
     return f;
 }
 
@@ -337,6 +348,8 @@ static int interrupt_readline_cancel(lua_State *L)
     };
     void *lib = NULL;
     rl_void_fn sigcleanup = NULL, free_line_state = NULL, handler_remove = NULL;
+    rl_void_fn redisplay = NULL;
+    rl_command_fn end_of_line = NULL;
     int i, status;
     if (!lua_isnoneornil(L, 1))
         luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -347,14 +360,19 @@ static int interrupt_readline_cancel(lua_State *L)
         sigcleanup = readline_function(lib, "rl_callback_sigcleanup");
         free_line_state = readline_function(lib, "rl_free_line_state");
         handler_remove = readline_function(lib, "rl_callback_handler_remove");
+        redisplay = readline_function(lib, "rl_redisplay");
+        end_of_line = readline_command(lib, "rl_end_of_line");
         dlclose(lib);                       /* lua-readline keeps it loaded */
     }
-    if (sigcleanup == NULL || free_line_state == NULL || handler_remove == NULL) {
+    if (sigcleanup == NULL || free_line_state == NULL || handler_remove == NULL ||
+        redisplay == NULL || end_of_line == NULL) {
         lua_pushboolean(L, 0);
         return 1;
     }
     sigcleanup();                           /* a search or a key sequence under way */
     free_line_state();                      /* the undo list, a message shown */
+    end_of_line(1, 0);                      /* "^C" after the line, not over it */
+    redisplay();
     status = lua_isfunction(L, 1) ? lua_pcall(L, 0, 0, 0) : 0;
     handler_remove();                       /* the terminal restored, whatever echo did */
     if (status != 0)
