@@ -116,6 +116,17 @@ describe("vbr without a server", function()
     for _, name in ipairs(require("vbr.env").VARIABLES) do assert.matches(name, out, 1, true) end
   end)
 
+  it("exits 5 for a write refused before sending at an older API revision, 1 for a "
+    .. "backup already running", function()
+    local exit_code = require("vbr.env").exit_code
+    local error_of = require("vbr.core").error
+    -- the refusal of vbr.configbackup (err.older: what this revision lacks)
+    assert.equal(5, exit_code(error_of { kind = "conflict", message = "older",
+      older = { lacks = { "schedule.monthly.isLastDayOfMonth" } } }))
+    -- the server's state refuses it (configbackup start)
+    assert.equal(1, exit_code(error_of { kind = "conflict", message = "already running" }))
+  end)
+
   it("shows the help of a subcommand", function()
     local code, out = vbr { "configbackup", "set", "--help" }
     assert.equal(0, code)

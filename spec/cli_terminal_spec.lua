@@ -9,38 +9,77 @@ local quote = shell.quote
 local LUA = type(jit) == "table" and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 local have_tmux = shell.run("command -v tmux")
 
+-- A tmux server of this spec's own (a socket named after a unique temporary
+-- file), so that sessions of other runs, on the same machine at the same
+-- time, neither clash with nor are killed by ours. A session that does
+-- nothing keeps it up between ours (a server exits with its last session,
+-- and a session started meanwhile would reach the one going away).
+local server
+local function tmux(arguments)
+  if not server then
+    local file = os.tmpname()
+    os.remove(file)
+    server = "vbr-spec-" .. file:match("[^/]*$")
+    assert(shell.run("tmux -L " .. quote(server) .. " new-session -d -s keeper 'sleep 3600'"))
+  end
+  return shell.run("tmux -L " .. quote(server) .. " " .. arguments)
+end
+
+-- How many times `text` is in `screen` (plain text).
+local function count(screen, text)
+  local n, at = 0, 1
+  while true do
+    local from, to = screen:find(text, at, true)
+    if not from then return n end
+    n, at = n + 1, to + 1
+  end
+end
+
 local session_count = 0
 
--- A tmux session running `command`; :keys(...), :screen(), :wait_for(text).
+-- A tmux session running `command`: :keys(...), :screen(), :count(text),
+-- :wait_for(text, n), :step(keys, text).
 local function terminal(command, vars)
   session_count = session_count + 1
-  local name = "vbr-spec-" .. tostring(os.time()) .. "-" .. session_count
+  local name = "vbr-" .. session_count
   local assignments = {}
   for key, value in pairs(vars) do assignments[#assignments + 1] = key .. "=" .. quote(value) end
   table.sort(assignments)
   local line = "env -u LUA_PATH -u LUA_CPATH " .. table.concat(assignments, " ") .. " " .. LUA
     .. " bin/vbr " .. command .. "; echo \"exit=$?\"; sleep 600"
-  assert(shell.run("tmux new-session -d -s " .. name .. " -x 150 -y 50 " .. quote(line)))
+  assert(tmux("new-session -d -s " .. name .. " -x 150 -y 50 " .. quote(line)))
   local t = { name = name }
   function t:keys(...)
     local words = {}
     for i = 1, select("#", ...) do words[i] = quote((select(i, ...))) end
-    assert(shell.run("tmux send-keys -t " .. self.name .. " " .. table.concat(words, " ")))
+    assert(tmux("send-keys -t " .. self.name .. " " .. table.concat(words, " ")))
   end
+  -- The whole pane, its history included, wrapped lines joined.
   function t:screen()
-    local _, text = shell.run("tmux capture-pane -p -J -t " .. self.name .. " -S -200")
+    local _, text = tmux("capture-pane -p -J -t " .. self.name .. " -S -")
     return text
   end
-  -- Polls the screen until it shows `text` (at most about 20 s); returns it.
-  function t:wait_for(text)
+  function t:count(text) return count(self:screen(), text) end
+  -- Polls the screen until it shows `text` at least `n` times (default 1; at
+  -- most about 20 s); returns it.
+  function t:wait_for(text, n)
+    n = n or 1
     for _ = 1, 200 do
       local screen = self:screen()
-      if screen:find(text, 1, true) then return screen end
+      if count(screen, text) >= n then return screen end
       shell.run("sleep 0.1")
     end
-    error("the screen never showed " .. text .. ":\n" .. self:screen(), 2)
+    error("the screen never showed " .. text .. (n > 1 and (" " .. n .. " times") or "")
+      .. ":\n" .. self:screen(), 2)
   end
-  function t:close() shell.run("tmux kill-session -t " .. self.name) end
+  -- Types `keys` (a list of tmux key names), then waits for `text` to show
+  -- once more than it did before: what was already there does not count.
+  function t:step(keys, text)
+    local before = self:count(text)
+    self:keys((table.unpack or unpack)(keys))   -- luacheck: ignore unpack
+    return self:wait_for(text, before + 1)
+  end
+  function t:close() tmux("kill-session -t " .. self.name) end
   return t
 end
 
@@ -61,6 +100,7 @@ describe_tty("vbr at a terminal", function()
              XDG_STATE_HOME = dir .. "/state", HOME = dir }
   end)
   lazy_teardown(function()
+    if server then tmux("kill-server") end
     if s then s:stop() end
     if dir then shell.run("rm -rf " .. quote(dir)) end
   end)
@@ -103,37 +143,42 @@ describe_tty("vbr at a terminal", function()
   end)
 
   it("the REPL: Tab completion, Ctrl-C on a line and on a call, history kept", function()
+    local PROMPT = "vbr> "
     t = terminal("repl", vars)
-    t:wait_for("vbr> ")
-    t:keys("cb:set_ret", "Tab")
-    t:wait_for("vbr> cb:set_retention")
-    t:keys("(14)", "Enter")
-    t:wait_for("restorePointsToKeep: 14")
+    t:wait_for(PROMPT)
+    -- Each step waits for the next prompt before the next keys: Ctrl-C at the
+    -- prompt must come while the REPL waits there.
+    t:step({ "cb:set_ret", "Tab" }, "vbr> cb:set_retention")
+    local prompts = t:count(PROMPT)
+    t:step({ "(14)", "Enter" }, "restorePointsToKeep: 14")
+    t:wait_for(PROMPT, prompts + 1)
     -- Ctrl-C cancels the line being typed; the prompt goes on.
-    t:keys("this line is cancelled")
-    t:wait_for("vbr> this line is cancelled")
-    t:keys("C-c")
-    t:wait_for("this line is cancelled^C")
-    t:keys("40 + 2", "Enter")
-    t:wait_for("\n42")
+    t:step({ "this line is cancelled" }, "vbr> this line is cancelled")
+    prompts = t:count(PROMPT)
+    t:step({ "C-c" }, "this line is cancelled^C")
+    t:wait_for(PROMPT, prompts + 1)
+    prompts = prompts + 1
+    t:step({ "40 + 2", "Enter" }, "\n42\n")
+    t:wait_for(PROMPT, prompts + 1)
     -- Ctrl-C stops a running call; the prompt goes on.
-    t:keys("s = cb:start(); s:wait()", "Enter")
-    t:wait_for("%  ")
-    t:keys("C-c")
-    t:wait_for("interrupted (Ctrl-C)")
-    t:keys("'still here'", "Enter")
-    t:wait_for("\nstill here")
-    t:keys("exit()", "Enter")
-    local screen = t:wait_for("exit=")
+    t:step({ "s = cb:start(); s:wait()", "Enter" }, "%  ")    -- the progress bar is drawn
+    prompts = t:count(PROMPT)
+    t:step({ "C-c" }, "interrupted (Ctrl-C)")
+    t:wait_for(PROMPT, prompts + 1)
+    prompts = prompts + 1
+    t:step({ "'still here'", "Enter" }, "\nstill here\n")
+    t:wait_for(PROMPT, prompts + 1)
+    local screen = t:step({ "exit()", "Enter" }, "exit=")
     assert.matches("exit=0", screen, 1, true)
     assert.is_nil(screen:find("internal error", 1, true))
+    assert.is_nil(screen:find("interrupted!", 1, true))
+    -- The cancelled line was not drawn again at the next prompt.
+    assert.equal(1, count(screen, "this line is cancelled"))
     t:close()
     -- The history is kept between runs: Up shows the last line.
     t = terminal("repl", vars)
-    t:wait_for("vbr> ")
-    t:keys("Up")
-    t:wait_for("vbr> exit()")
-    t:keys("Enter")
-    assert.matches("exit=0", t:wait_for("exit="), 1, true)
+    t:wait_for(PROMPT)
+    t:step({ "Up" }, "vbr> exit()")
+    assert.matches("exit=0", t:step({ "Enter" }, "exit="), 1, true)
   end)
 end)

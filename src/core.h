@@ -8,10 +8,12 @@
  *   core_client.c   the client, its blocking requests (libcurl)
  *   core_step.c     the step API another transport drives (vbr.nginx)
  *   vbr_core.c      module set-up: luaopen_vbr_core
+ *   interrupt.c     core.interrupt: Ctrl-C for the command line and the REPL
  *
  * Rule: no Lua function that can raise is called while libcurl is on the
  * stack, and C memory is owned by a userdata with __gc whenever Lua code
- * may raise.
+ * may raise. A blocking call that a Ctrl-C ends raises core.interrupt.ERROR
+ * (vbr_interrupt_check) once it holds nothing but what a __gc frees.
  */
 #ifndef VBR_CORE_H
 #define VBR_CORE_H

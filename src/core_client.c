@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "core.h"
+#include "interrupt.h"
 #include "json.h"
 
 #ifndef VBR_VERSION
@@ -165,6 +166,7 @@ int core_new(lua_State *L)
     co.insecure = o.insecure;
     co.connect_timeout = o.connect_timeout;
     co.user_agent = o.user_agent;
+    co.stop = vbr_interrupt_owed;      /* a Ctrl-C aborts the transfer */
 
     if (c->username == NULL ||
         (c->pw_source == PW_STRING && c->password == NULL) ||
@@ -427,17 +429,10 @@ int core_job_close(lua_State *L)
     return 0;
 }
 
+/* Ends early for a Ctrl-C in "raise" mode (src/interrupt.c). */
 void core_sleep_seconds(double s)
 {
-    struct timespec ts;
-    if (!(s > 0))
-        return;
-    if (s > 1e9)           /* ~31 years; beyond, time_t may not hold it */
-        s = 1e9;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    vbr_interrupt_sleep(s);
 }
 
 /* One process, one job of this engine at a time: ACQUIRE goes ahead at
@@ -451,6 +446,18 @@ const vbr_step *core_answer_at_once(vbr_job *job, const vbr_step *s)
     return s;
 }
 
+/* A Ctrl-C in "raise" mode: the job is dropped (as a step driver may drop
+ * one) and core.interrupt.ERROR raised; the response r points into the
+ * transport, so nothing else is held. */
+static void stop_if_interrupted(lua_State *L, job_box *jb)
+{
+    if (!vbr_interrupt_owed())
+        return;
+    vbr_job_free(jb->job);
+    jb->job = NULL;
+    vbr_interrupt_check(L);
+}
+
 /* Drive a job to its end with the libcurl transport. */
 static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
                                vbr_response *r)
@@ -462,11 +469,15 @@ static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
             break;
         if (s->action == VBR_SLEEP) {
             core_sleep_seconds(s->seconds);
+            stop_if_interrupted(L, jb);
             s = vbr_job_next(jb->job, NULL);
         } else if (c->curl != NULL) {
             int token_answer = s->purpose == VBR_FOR_LOGIN ||
                                s->purpose == VBR_FOR_REFRESH;
-            vbr_curl_perform(c->curl, s, r);
+            vbr_curl_perform(c->curl, s, r);   /* aborted by a Ctrl-C */
+            if (token_answer && vbr_interrupt_owed())
+                vbr_curl_wipe_body(c->curl);   /* not read by the engine then */
+            stop_if_interrupted(L, jb);
             s = vbr_job_next(jb->job, r);
             /* read by the engine, not needed again (a callback inside
              * vbr_job_next may have closed the client: freed, wiped) */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core.h"
+#include "interrupt.h"
 
 
 static const char *purpose_name(vbr_purpose p)
@@ -388,6 +389,7 @@ static int client_perform(lua_State *L)
     s.action = VBR_SEND;
 
     vbr_curl_perform(c->curl, &s, &r);   /* no Lua inside */
+    vbr_interrupt_check(L);              /* the transfer was aborted for it */
 
     lua_createtable(L, 0, 4);
     if (r.error != VBR_TE_NONE) {

@@ -22,6 +22,7 @@ struct vbr_curl {
     CURLSH *share;         /* its own connection cache, in a multi handle */
     struct curl_slist *headers;
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
+    int (*stop)(void);     /* vbr_curl_options.stop */
     size_t max_body;       /* of the step in progress */
     vbr_buf body;          /* wiped before reuse: token answers land here */
     int too_large;
@@ -178,6 +179,20 @@ static long millis(double seconds)
     return (long)(seconds * 1000);
 }
 
+/* CURLOPT_XFERINFOFUNCTION: libcurl calls it often (at least once a second)
+ * while a transfer runs; nonzero aborts it (CURLE_ABORTED_BY_CALLBACK). */
+/* NOLINTNEXTLINE(bugprone-easily-swappable-parameters): libcurl's signature */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    const vbr_curl *t = ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return t->stop() ? 1 : 0;
+}
+
 #define SET(opt, val) \
     do { \
         if ((rc = curl_easy_setopt(t->easy, (opt), (val))) != CURLE_OK) \
@@ -220,6 +235,12 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
     SET(CURLOPT_PREREQDATA, (void *)t);
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
+    if (o->stop != NULL) {
+        t->stop = o->stop;
+        SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+        SET(CURLOPT_XFERINFODATA, (void *)t);
+        SET(CURLOPT_NOPROGRESS, 0L);
+    }
     /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
      * formats anew with its printf for every request */
     if (o->user_agent != NULL) {

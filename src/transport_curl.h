@@ -21,6 +21,8 @@ typedef struct vbr_curl_options {
     int insecure;                    /* skip peer and host verification */
     double connect_timeout;          /* seconds, 0 = libcurl default */
     const char *user_agent;
+    int (*stop)(void);               /* nonzero: abort the transfer; or NULL.
+                                      * Called from libcurl: must not touch Lua */
 } vbr_curl_options;
 
 /* curl_global_init, with an allocator that wipes what libcurl frees (when

@@ -10,6 +10,10 @@
  *   --       or {id = n, err = error} for the jobs that ended
  *   m:cancel(id); m:count(); m:close()
  *
+ * A Ctrl-C in core.interrupt's "raise" mode ends m:poll's wait, aborts the
+ * transfers (the progress callback of transport_curl.c) and raises
+ * core.interrupt.ERROR from m:poll.
+ *
  * The jobs are driven here, in C, step by step, as the blocking transport
  * does (core_client.c): a SEND starts the client's easy handle in the multi,
  * a SLEEP (a retry's backoff) is a timer, and the engine gets each response
@@ -34,6 +38,7 @@
 #include <curl/curl.h>
 
 #include "core.h"
+#include "interrupt.h"
 
 #define MULTI_MT "vbr.core.multi"
 
@@ -311,6 +316,7 @@ static int multi_poll(lua_State *L)
     transfer *t, *next;
     double now;
 
+    vbr_interrupt_check(L);    /* a Ctrl-C in "raise" mode (src/interrupt.c) */
     if (curl_multi_poll(mu->m, NULL, 0, (int)wait_millis(mu, timeout), NULL)
             != CURLM_OK ||
         curl_multi_perform(mu->m, &running) != CURLM_OK)
@@ -343,6 +349,10 @@ static int multi_poll(lua_State *L)
             advance(mu, t, vbr_job_next(t->jb->job, NULL));
         }
     }
+    /* a Ctrl-C ended the wait and aborted the transfers (their progress
+     * callback): raised now, the jobs that ended are reported by a next
+     * poll, if any */
+    vbr_interrupt_check(L);
     /* the outcomes first: a DONE step's body is in its client's buffer,
      * which the client's next job fills anew */
     lua_newtable(L);

@@ -59,12 +59,14 @@ static int core_monotonic(lua_State *L)
     return 1;
 }
 
-/* core.sleep(seconds): blocks the process (not for use inside nginx) */
+/* core.sleep(seconds): blocks the process (not for use inside nginx); a
+ * Ctrl-C in "raise" mode (core.interrupt) ends it with that error */
 static int core_sleep(lua_State *L)
 {
     double s = luaL_checknumber(L, 1);
     luaL_argcheck(L, s >= 0, 1, "seconds must be >= 0");
     core_sleep_seconds(s);
+    vbr_interrupt_check(L);     /* it ended early for a Ctrl-C */
     return 0;
 }
 

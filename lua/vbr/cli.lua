@@ -177,6 +177,10 @@ function Context:ask_password(question)
     return nil, "no password: pass --password-file (- reads standard input) or --profile, "
       .. "or set VBR_PASSWORD_FILE (or VBR_PASSWORD); vbr asks only on a terminal"
   end
+  -- Ctrl-C is only noted while the echo is off (nothing may skip turning it
+  -- back on), and raised after.
+  local interrupt = interrupt_control()
+  local mode_before = interrupt and interrupt.mode("note")
   self.stderr:write(question)
   if self.stderr.flush then self.stderr:flush() end
   local echo = self.env.echo
@@ -184,8 +188,8 @@ function Context:ask_password(question)
   local ok, line = pcall(self.env.stdin.read, self.env.stdin, "*l")
   if echo then echo(true) end
   self.stderr:write("\n")
-  if not ok then error(line, 0) end                 -- Ctrl-C goes on up
-  local interrupt = interrupt_control()
+  if interrupt then interrupt.mode(mode_before) end
+  if not ok then error(line, 0) end
   if line == nil and interrupt and interrupt.pending() then error(interrupt.ERROR, 0) end
   if line == nil or line == "" then return nil, "no password was given" end
   return line
@@ -433,10 +437,14 @@ function cli.main(argv, env)
   if env.stdout == io.stdout then io.stdout:setvbuf("line") end
   local ctx = setmetatable({ env = env, stdout = env.stdout, stderr = env.stderr, args = {} },
     Context)
+  -- Ctrl-C raises interrupt.ERROR in the command (interrupt.run: and only
+  -- there); it is only noted while the connection is closed.
   local interrupt = interrupt_control()
-  local mode_before = interrupt and interrupt.mode("raise")
+  local mode_before = interrupt and interrupt.mode("note")
   -- Lua 5.1's xpcall passes no arguments: a closure does.
-  local ok, code = xpcall(function() return run(ctx, argv or {}) end, function(message)
+  local ok, code = (interrupt and interrupt.run or xpcall)(function()
+    return run(ctx, argv or {})
+  end, function(message)
     if interrupt and message == interrupt.ERROR then return message end
     return ctx.verbose and debug.traceback(tostring(message), 2) or tostring(message)
   end)
@@ -447,7 +455,6 @@ function cli.main(argv, env)
     ctx:tell("vbr: internal error: " .. code)
     code = EXIT.refused
   end
-  if interrupt then interrupt.mode("note") end            -- a second Ctrl-C while logging out
   local closed, why = pcall(ctx.close, ctx)
   if not closed then ctx:trace("closing the connection failed: " .. tostring(why)) end
   if ctx.stdout.flush then ctx.stdout:flush() end

@@ -69,10 +69,13 @@ local EXIT_BY_KIND = {
 }
 
 --- The exit code for an error of the library (see `vbr`): 3 for `auth`,
--- 4 for `network`, `tls` and `timeout`, 5 for `invalid`, 2 for `usage` (see
--- `env.connect`), 1 otherwise.
+-- 4 for `network`, `tls` and `timeout`, 5 for `invalid` and for the
+-- `conflict` of a write refused before sending because this client's API
+-- revision is older than the server's (`err.older`, see
+-- `vbr.configbackup`), 2 for `usage` (see `env.connect`), 1 otherwise.
 function env.exit_code(err)
   local kind = type(err) == "table" and err.kind or nil
+  if kind == "conflict" and err.older ~= nil then return env.EXIT.invalid end
   return EXIT_BY_KIND[kind] or env.EXIT.refused
 end
 

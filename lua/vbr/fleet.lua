@@ -142,6 +142,7 @@ function Fleet:connect(server, deadline, loop)
     local client
     ok, client, why = pcall(connect, options)
     if ok then return client, why end
+    if core.interrupt and client == core.interrupt.ERROR then error(client, 0) end   -- Ctrl-C
     why = client
   else
     local handle

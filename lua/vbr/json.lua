@@ -256,10 +256,18 @@ local function encode(value, indent)
   return concat(out)
 end
 
+-- A Ctrl-C raised while encoding (core.interrupt.ERROR, in the command line
+-- or the REPL) is no encoding failure: it goes on up.
+local interrupt = core.interrupt
+local function failed(message)
+  if interrupt and message == interrupt.ERROR then error(message, 0) end
+  return nil, message
+end
+
 --- Encodes a Lua value as JSON text; `nil, message` when it cannot be.
 function json.encode(value)
   local ok, text = pcall(encode, value)
-  if not ok then return nil, text end
+  if not ok then return failed(text) end
   return text
 end
 
@@ -267,7 +275,7 @@ end
 -- arrays on one line, a final newline; stable, so files diff well.
 function json.encode_pretty(value)
   local ok, text = pcall(encode, value, "  ")
-  if not ok then return nil, text end
+  if not ok then return failed(text) end
   return text
 end
 

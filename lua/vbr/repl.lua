@@ -270,8 +270,15 @@ local function history_path(getenv)
 end
 
 -- A line reader with lua-readline: editing, history, completion; Ctrl-C at
--- the prompt cancels the line (the prompt waits in interrupt.wait_input,
--- where the signal is ours, not readline's).
+-- the prompt cancels the line. The prompt waits in interrupt.wait_input and
+-- readline reads a key with SIGINT held (interrupt.hold), so every Ctrl-C is
+-- ours, never readline's (its handler would keep one until the next key).
+-- A cancelled line is ended with interrupt.readline_cancel before
+-- lua-readline's handler_remove, which alone would restore the terminal
+-- through a stream it has just closed (heap corruption, in lua-readline
+-- 3.2); when that call finds no readline, the handler stays installed and
+-- the next prompt installs it anew (lua-readline then leaks its stream on
+-- the terminal, but corrupts nothing).
 local function readline_reader(rl, interrupt, scope, stdout, history)
   if history then
     os.execute("mkdir -p '" .. history:gsub("/[^/]*$", ""):gsub("'", "'\\''") .. "'")
@@ -294,12 +301,18 @@ local function readline_reader(rl, interrupt, scope, stdout, history)
     while not done do
       if not interrupt.wait_input(0) then
         interrupt.pending()
-        rl.handler_remove()
-        if rl.sigcleanup then rl.sigcleanup() end
-        stdout:write("^C\n")
+        local function echo()
+          stdout:write("^C\n")
+          if stdout.flush then stdout:flush() end
+        end
+        if interrupt.readline_cancel(echo) then
+          rl.handler_remove()
+        else
+          echo()
+        end
         return nil, "cancelled"
       end
-      rl.read_char()
+      interrupt.hold(rl.read_char)
     end
     if line and line:find("%S") then rl.add_history(line) end
     return line
@@ -430,15 +443,12 @@ function repl.run(options)
             report("syntax error", why)
             exit_code = 1
           else
-            if interrupt then interrupt.mode("raise") end
-            local results = pack(xpcall(chunk, function(message)
+            -- Ctrl-C raises in the chunk, and only there (interrupt.run).
+            local results = pack((interrupt and interrupt.run or xpcall)(chunk, function(message)
               if interrupt and message == interrupt.ERROR then return message end
               return tostring(message)
             end))
-            if interrupt then
-              interrupt.mode("note")
-              interrupt.pending()
-            end
+            if interrupt then interrupt.pending() end
             if results[1] then
               for i = 2, results.n do out(show(results[i])) end
               local err = results[3]

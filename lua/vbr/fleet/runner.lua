@@ -107,6 +107,8 @@ function runner.run(count, task, options)
     runner.current = record
     local ok, first, kind, argument = resume(record.co, ...)
     runner.current = nil
+    -- a Ctrl-C (core.interrupt, in the command line) ends the run, not a task
+    if not ok and core.interrupt and first == core.interrupt.ERROR then error(first, 0) end
     if not ok then
       return finish(record, { ok = false, err = core.error { kind = "internal",
         message = "the task raised: " .. traceback(record.co, tostring(first)) } })
