@@ -36,7 +36,7 @@ build = {
       ["vbr.core"] = {
          sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
                      "src/core_host.c", "src/core_options.c", "src/core_step.c",
-                     "src/engine.c", "src/interrupt.c", "src/transport_curl.c",
+                     "src/engine.c", "src/interrupt.c", "src/text.c", "src/transport_curl.c",
                      "src/transport_multi.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
