@@ -43,6 +43,7 @@ build = {
          libdirs = { "$(LIBCURL_LIBDIR)" },
          libraries = { "curl" },
       },
+      ["vbr.answer"] = "lua/vbr/answer.lua",
       ["vbr.cli"] = "lua/vbr/cli.lua",
       ["vbr.cli.configbackup"] = "lua/vbr/cli/configbackup.lua",
       ["vbr.cli.diff"] = "lua/vbr/cli/diff.lua",
@@ -79,6 +80,7 @@ build = {
       ["vbr.schedule.text"] = "lua/vbr/schedule/text.lua",
       ["vbr.schedule.words"] = "lua/vbr/schedule/words.lua",
       ["vbr.session"] = "lua/vbr/session.lua",
+      ["vbr.sessions_query"] = "lua/vbr/sessions_query.lua",
    },
    install = {
       bin = { vbr = "bin/vbr" },

@@ -291,4 +291,288 @@ describe("hostile input", function()
       end)
     end
   end)
+  describe("a server steering requests or sending answers of the wrong shape", function()
+    local s
+    local HOSTILE_ID = "../configBackup/backup#"
+    local OTHER_ID = "0b07fc07-8377-474b-a8ce-9b0a9b2a3a65"
+    local START, CB, SESSIONS = "/api/v1/configBackup/backup", "/api/v1/configBackup",
+                                "/api/v1/sessions"
+
+    setup(function() s = sim.start { session_duration = 1 } end)
+    teardown(function() if s then s:stop() end end)
+    before_each(function() s:reset() end)
+
+    local function connect()
+      return assert(vbr.connect {
+        url = s.url, ca_file = s.ca_file, username = "admin", password = s.users.admin.password,
+        api_version = "1.3-rev1",
+        retry = { base_delay = 0.01, max_delay = 0.05, attempts = 3, max_time = 20 } })
+    end
+
+    local function fault(kind, method, path, fields)
+      local rule = { kind = kind, method = method, path = path }
+      for k, v in pairs(fields or {}) do rule[k] = v end
+      s:fault(rule)
+    end
+
+    local function requests(key)
+      return s:counters().requests[key] or 0
+    end
+
+    -- No request went anywhere the server's text pointed to, and the
+    -- backup was started `posts` times.
+    local function not_steered(posts)
+      local counters = s:counters()
+      for key in pairs(counters.requests) do
+        assert.is_nil(key:find("configBackup/backup#", 1, true), key)
+        assert.is_nil(key:find("..", 1, true), key)
+      end
+      assert.equal(0, requests("GET " .. CB))
+      assert.equal(posts, requests("POST " .. START))
+    end
+
+    local function decode_error(err, says)
+      assert.is_table(err, "expected an error")
+      assert.equal("decode", err.kind, tostring(err))
+      assert.matches("unexpected answer: ", err.message, 1, true)
+      if says then assert.matches(says, err.message, 1, true) end
+    end
+
+    it("a started session whose id is a path: not followed, the start not resent", function()
+      local client = connect()
+      fault("patch", "POST", START, { set = { id = HOSTILE_ID } })
+      local session, err = client.configbackup:start()
+      assert.is_nil(session)
+      decode_error(err, "the session's id is not a UUID")
+      assert.is_true(err.outcome_unknown)
+      -- the backup did start: the session the server lists is handed over
+      assert.equal(s:state().sessions[5].id, err.session.id)
+      assert.matches("the backup did start: session " .. err.session.id, err.message, 1, true)
+      not_steered(1)
+      client:close()
+    end)
+
+    it("a poll answering another session or a path: wait() stops, nothing follows", function()
+      local client = connect()
+      for _, id in ipairs { HOSTILE_ID, OTHER_ID, 42 } do
+        local session = assert(client.configbackup:start { force = true })
+        fault("patch", "GET", SESSIONS .. "/*", { set = { id = id } })
+        local done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+        assert.is_nil(done)
+        decode_error(err, id == OTHER_ID and "the server answered with another one"
+          or "the session's id is not a UUID")
+        assert.is_false(err.retryable)
+        assert.not_equal(id, session.id)
+        assert(session:stop())
+      end
+      not_steered(3)
+      client:close()
+    end)
+
+    it("a session id the caller changed: refused before sending", function()
+      local client = connect()
+      local session = assert(client.configbackup:start())
+      local total = s:counters().total
+      for _, id in ipairs { HOSTILE_ID, "", 7 } do
+        session.id = id
+        for _, call in ipairs { "refresh", "logs", "stop", "wait" } do
+          local ok, err = session[call](session)
+          assert.is_nil(ok)
+          assert.equal("invalid", err.kind, call)
+          assert.equal("id", err.problems[1].path)
+        end
+      end
+      assert.equal(total, s:counters().total)
+      client:close()
+    end)
+
+    it("client:session(id): a non-UUID id is nil, err (it may come from a request)", function()
+      local client = connect()
+      local total = s:counters().total
+      for _, id in ipairs { HOSTILE_ID, "", "f4f3c4b0-8d07-4c8e-9b4e-6f1d2a3b4c5", "x\r\ny" } do
+        local session, err = client:session(id)
+        assert.is_nil(session)
+        assert.equal("invalid", err.kind)
+        assert.matches("a session id is a UUID", tostring(err), 1, true)
+      end
+      assert.equal(total, s:counters().total)
+      assert.has_error(function() client:session(42) end)
+      assert.has_error(function() client:session() end)
+      local found, err = client:session(OTHER_ID:upper())
+      assert.is_nil(found)
+      assert.equal(404, err.status)
+      client:close()
+    end)
+
+    it("a listed session whose id is a path: the list, running() and start() refuse it",
+      function()
+        local client = connect()
+        for _, call in ipairs { "sessions", "running", "start" } do
+          fault("patch", "GET", SESSIONS, { item = 1, set = { id = HOSTILE_ID } })
+          local result, err
+          if call == "sessions" then
+            result, err = client:sessions()
+          else
+            result, err = client.configbackup[call](client.configbackup)
+          end
+          assert.is_nil(result)
+          decode_error(err, "item 1 of the sessions: the session's id is not a UUID")
+        end
+        not_steered(0)
+        client:close()
+      end)
+
+    it("members named like a method or `client` do not shadow them", function()
+      local client = connect()
+      local session = assert(client.configbackup:start())
+      fault("patch", "GET", SESSIONS .. "/*", { count = 50, set = {
+        wait = 1, client = "x", refresh = true, stop = "now", logs = {}, outcome = "Success" } })
+      local done, err = session:wait { interval = 0.2, max_interval = 0.3, timeout = 60 }
+      assert.is_nil(err and tostring(err))
+      assert.equal(client, done.client)
+      assert.is_function(done.wait)
+      assert.equal("Success", done:outcome())
+      s:clear_faults()
+      client:close()
+    end)
+
+    it("repositories and encryption passwords with ids that are no UUIDs", function()
+      local client = connect()
+      local cb = client.configbackup
+      for _, case in ipairs {
+        { "/api/v1/backupInfrastructure/repositories", "set_repository",
+          "Default Backup Repository", "repositories" },
+        { "/api/v1/encryptionPasswords", "set_encryption", "Standard Password",
+          "encryption passwords" },
+      } do
+        local path, call, name, what = case[1], case[2], case[3], case[4]
+        for _, set in ipairs { { id = HOSTILE_ID }, { id = 5 } } do
+          fault("patch", "GET", path, { item = 1, set = set })
+          local settings, err = cb[call](cb, name)
+          assert.is_nil(settings)
+          decode_error(err, "item 1 of the " .. what .. ": its id is not a UUID")
+        end
+        for _, body in ipairs { '{"data":{"a":1}}', '{"data":["x"]}', "[]", '"x"', "" } do
+          fault("raw", "GET", path, { body = body })
+          local settings, err = cb[call](cb, name)
+          assert.is_nil(settings)
+          decode_error(err, what)
+        end
+      end
+      assert.equal(0, requests("PUT " .. CB))
+      fault("raw", "GET", "/api/v1/serverInfo", { body = "[1]" })
+      local info, err = client:server_info()
+      assert.is_nil(info)
+      decode_error(err, "expected the server's information (a JSON object), got an array")
+      client:close()
+    end)
+
+    local NOT_A_SESSION = {
+      { "", "true or an empty body" }, { '"started"', "got a string" }, { "[]", "an array" },
+      { "{}", "id is not a UUID" }, { "null", "got null" }, { "true", "got true" },
+      { "42", "got a number" },
+      { '{"id":5,"state":"Working"}', "id is not a UUID (a number)" },
+      { '{"id":"' .. OTHER_ID .. '"}', "state is not a string (nothing)" },
+      { '{"id":"' .. OTHER_ID .. '","state":5}', "state is not a string (a number)" },
+      { '{"id":"' .. OTHER_ID .. '","state":"Working","result":"x"}', "result is not an object" },
+      { '{"id":"' .. OTHER_ID .. '","state":"Stopped","result":{"result":1}}',
+        "result.result is not a string" },
+      { '{"id":"' .. OTHER_ID .. '","state":"Working","progressPercent":"5"}',
+        "progressPercent is not a number" },
+    }
+
+    it("a start answered with no usable session: nil, err; outcome unknown, never resent",
+      function()
+        local client = connect()
+        for _, case in ipairs(NOT_A_SESSION) do
+          for _, status in ipairs { 200, 201 } do
+            s:reset()
+            fault("raw", "POST", START, { status = status, body = case[1] })
+            local session, err = client.configbackup:start()
+            assert.is_nil(session)
+            decode_error(err, case[2])
+            assert.is_true(err.outcome_unknown)
+            assert.is_nil(err.session)          -- the raw answer started nothing
+            assert.equal(1, requests("POST " .. START))
+          end
+        end
+        -- processed, then answered so: the session the start created is handed over
+        s:reset()
+        fault("raw_after", "POST", START, { body = "[]" })
+        local session, err = client.configbackup:start()
+        assert.is_nil(session)
+        decode_error(err, "an array")
+        assert.is_true(err.outcome_unknown)
+        assert.equal(s:state().sessions[5].id, err.session.id)
+        client:close()
+      end)
+
+    it("a poll answered with no usable session: wait() returns nil, err", function()
+      local client = connect()
+      for _, case in ipairs(NOT_A_SESSION) do
+        local session = assert(client.configbackup:start { force = true })
+        fault("raw", "GET", SESSIONS .. "/*", { body = case[1] })
+        local done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+        assert.is_nil(done)
+        decode_error(err, case[2])
+        assert(session:stop())
+      end
+      client:close()
+    end)
+
+    it("the list checked before a start, of the wrong shape: nothing started", function()
+      local client = connect()
+      for _, case in ipairs {
+        { '{"data":[{"state":"Working"}]}', "item 1 of the sessions: the session's id" },
+        { '{"data":[{"id":"' .. OTHER_ID .. '"}]}', "item 1 of the sessions: the session's state" },
+        { "true", "got true" }, { "", "got true or an empty body" },
+        { '{"data":{}}', "data is an object, not an array" },
+        { '{"data":[null]}', "got null" }, { "[]", "got an array" },
+        { '{"pagination":{}}', "data is nothing" }, { '{"data":"x"}', "data is a string" },
+      } do
+        fault("raw", "GET", SESSIONS, { body = case[1] })
+        local session, err = client.configbackup:start()
+        assert.is_nil(session)
+        decode_error(err, case[2])
+        assert.is_false(err.outcome_unknown)
+      end
+      assert.equal(0, requests("POST " .. START))
+      client:close()
+    end)
+
+    it("settings that are no object: get() and edit() return nil, err, nothing is put",
+      function()
+        local client = connect()
+        local cb = client.configbackup
+        for _, body in ipairs { "[]", "[1,2]", '"x"', "42", "true", "null", "" } do
+          fault("raw", "GET", CB, { body = body })
+          local settings, err = cb:get()
+          assert.is_nil(settings)
+          decode_error(err, "expected the settings (a JSON object)")
+          fault("raw", "GET", CB, { body = body })
+          settings, err = cb:edit { restorePointsToKeep = 3 }
+          assert.is_nil(settings)
+          decode_error(err)
+        end
+        assert.equal(0, requests("PUT " .. CB))
+        client:close()
+      end)
+
+    it("a session log of the wrong shape: nil, err", function()
+      local client = connect()
+      local session = assert(client.configbackup:start())
+      for _, case in ipairs {
+        { "[]", "expected a session log" }, { '"x"', "expected a session log" },
+        { '{"records":{}}', "records are an object, not an array" },
+        { '{"records":[1]}', "log record 1 is a number" },
+      } do
+        fault("raw", "GET", SESSIONS .. "/*", { body = case[1] })
+        local records, err = session:logs()
+        assert.is_nil(records)
+        decode_error(err, case[2])
+      end
+      assert.is_table(assert(session:logs()))
+      client:close()
+    end)
+  end)
 end)
