@@ -200,6 +200,18 @@ local function fault_response(rule)
   return response
 end
 
+-- A copy of a patch value, "{authorization}" in its texts replaced by the
+-- request's Authorization header (a server that echoes it).
+local function echoed(value, authorization)
+  if type(value) == "string" then
+    return (value:gsub("{authorization}", function() return authorization end))
+  end
+  if type(value) ~= "table" then return value end
+  local out = state.copy(value)
+  for k, v in pairs(out) do out[k] = echoed(v, authorization) end
+  return out
+end
+
 -- Replaces members of a processed JSON answer (of item `item` of its data
 -- list, when given): hostile ids and texts in otherwise real answers.
 local function patch(response, rule)
@@ -208,7 +220,8 @@ local function patch(response, rule)
     target = target.data[rule.item]
   end
   if type(target) ~= "table" then return end
-  for name, value in pairs(rule.set) do target[name] = state.copy(value) end
+  local authorization = ngx.req.get_headers()["authorization"] or ""
+  for name, value in pairs(rule.set) do target[name] = echoed(value, authorization) end
 end
 
 -- Damages the answer of a processed request; returns false when the
