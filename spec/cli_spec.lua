@@ -8,17 +8,7 @@ local PUT = "PUT /api/v1/configBackup"
 local START = "POST /api/v1/configBackup/backup"
 
 -- A stream that keeps what is written.
-local function sink()
-  local parts = {}
-  return {
-    write = function(self, ...)
-      for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
-      return self
-    end,
-    flush = function() end,
-    text = function() return table.concat(parts) end,
-  }
-end
+local sink = require("spec.support.cli_run").sink
 
 -- A stdin reading from a string.
 local function source(text)

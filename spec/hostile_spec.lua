@@ -19,6 +19,16 @@ local function form(body)
   return out
 end
 
+-- A client of simulator `s` as admin on 1.3-rev1 with quick retries;
+-- `extra` options win.
+local function connect_to(s, extra)
+  local opts = { url = s.url, ca_file = s.ca_file, username = "admin",
+                 password = s.users.admin.password, api_version = "1.3-rev1",
+                 retry = { base_delay = 0.01, max_delay = 0.05, attempts = 3, max_time = 20 } }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return vbr.connect(opts)
+end
+
 -- No CR, LF or NUL in a send step's URL and header values.
 local function assert_clean_step(step)
   assert.equal("send", step.action)
@@ -135,13 +145,7 @@ describe("hostile input", function()
       other:reset()
     end)
 
-    local function connect(extra)
-      local opts = { url = s.url, ca_file = s.ca_file, username = "admin",
-                     password = s.users.admin.password, api_version = "1.3-rev1",
-                     retry = { base_delay = 0.01, max_delay = 0.05, attempts = 3, max_time = 20 } }
-      for k, v in pairs(extra or {}) do opts[k] = v end
-      return vbr.connect(opts)
-    end
+    local function connect(extra) return connect_to(s, extra) end
 
     local function raw(path, fields, method)
       local rule = { kind = "raw", method = method or "GET", path = path }
@@ -302,12 +306,7 @@ describe("hostile input", function()
     teardown(function() if s then s:stop() end end)
     before_each(function() s:reset() end)
 
-    local function connect()
-      return assert(vbr.connect {
-        url = s.url, ca_file = s.ca_file, username = "admin", password = s.users.admin.password,
-        api_version = "1.3-rev1",
-        retry = { base_delay = 0.01, max_delay = 0.05, attempts = 3, max_time = 20 } })
-    end
+    local function connect() return assert(connect_to(s)) end
 
     local function fault(kind, method, path, fields)
       local rule = { kind = kind, method = method, path = path }
@@ -573,6 +572,125 @@ describe("hostile input", function()
       end
       assert.is_table(assert(session:logs()))
       client:close()
+    end)
+  end)
+  describe("control characters from a server", function()
+    local s
+    local cjson = require "cjson"
+    local cli_run = require "spec.support.cli_run"
+    -- what a terminal acts on: a screen clear, a window title, a fake line,
+    -- CSI as a C1 control, a right-to-left override, a line separator
+    local NASTY = "a\27[2J\27]0;owned\7b\r\nvbr: fake line\194\155c\226\128\174d\226\128\168e"
+
+    setup(function() s = sim.start { session_duration = 1 } end)
+    teardown(function() if s then s:stop() end end)
+    before_each(function() s:reset() end)
+
+    local function connect(extra) return connect_to(s, extra) end
+
+    -- Printable text only: no C0 control or DEL, no C1 control, no
+    -- bidirectional control or line separator (lines: LF between them only).
+    local function assert_printable(text, lines)
+      for line in (lines and (text .. "\n") or text):gmatch(lines and "([^\n]*)\n" or ".+") do
+        assert.is_nil(line:find("[%z\1-\31\127]"), ("%q"):format(line))
+        assert.is_nil(line:find("\194[\128-\159]"), ("%q"):format(line))
+        assert.is_nil(line:find("\226\128[\168-\174]"), ("%q"):format(line))
+      end
+    end
+
+    it("vbr.printable escapes them visibly, keeps UTF-8 and backslashes, twice is once",
+      function()
+        local text = "\0\1\t\n\r\27\127 \194\133\194\159 \226\128\168\226\128\169\226\128\174"
+          .. "\226\129\166 \226\128\139\239\187\191 \243\160\128\129 \255\192\237\160\128 "
+          .. "äé€𝄞 \\x1b"
+        local shown = vbr.printable(text)
+        assert.equal("\\u0000\\u0001\\t\\n\\r\\u001b\\u007f \\u0085\\u009f \\u2028\\u2029"
+          .. "\\u202e\\u2066 \\u200b\\ufeff \\udb40\\udc01 \\xff\\xc0\\xed\\xa0\\x80 "
+          .. "äé€𝄞 \\x1b", shown)
+        assert.equal(shown, vbr.printable(shown))
+        assert_printable(shown)
+      end)
+
+    it("errorCode and message: escaped in the error and in tostring", function()
+      local client = assert(connect())
+      s:fault { kind = "raw", method = "GET", path = "/api/v1/configBackup", status = 400,
+                body = cjson.encode { errorCode = "Unexpected\27[31mContent\r\nX-Fake: 1",
+                                      message = NASTY } }
+      local settings, err = client.configbackup:get()
+      assert.is_nil(settings)
+      for _, text in ipairs { tostring(err), err.message, err.code } do assert_printable(text) end
+      assert.equal("Unexpected\\u001b[31mContent\\r\\nX-Fake: 1", err.code)
+      assert.matches("a\\u001b[2J\\u001b]0;owned\\u0007b\\r\\nvbr: fake line\\u009bc\\u202ed"
+        .. "\\u2028e", tostring(err), 1, true)
+      client:close()
+    end)
+
+    it("errors the library builds from server text: escaped too", function()
+      local client = assert(connect())
+      local session = assert(client.configbackup:start())
+      -- a conflict naming the running session's state
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions", item = 1,
+                set = { state = "Working" .. NASTY } }
+      local again, err = client.configbackup:start()
+      assert.is_nil(again)
+      assert.equal("conflict", err.kind)
+      assert_printable(tostring(err))
+      assert_printable(err.message)
+      -- a failed session's message
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions/*", count = 100,
+                set = { state = "Stopped", result = { result = "Failed", message = NASTY } } }
+      local done
+      done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+      assert.is_nil(done)
+      assert.equal("failed", err.kind)
+      assert_printable(tostring(err))
+      assert_printable(err.message)
+      assert.equal(NASTY, err.session.result.message)      -- the data is kept as it came
+      s:clear_faults()
+      client:close()
+    end)
+
+    it("a username with CR, LF and ESC: escaped in tostring(client)", function()
+      local client = assert(connect())
+      local c = require("vbr.core").new { url = s.url, username = ".\\svc\r\nX-Injected: 1\27[2J",
+                                         password = "p" }
+      assert.equal("vbr.core client (" .. s.url .. ", user .\\svc\\r\\nX-Injected: 1\\u001b[2J, "
+        .. "api 1.1-rev0)", tostring(c))
+      c:close()
+      assert_printable(tostring(client))
+      client:close()
+    end)
+
+    it("the command's output: every line printable, whatever the server's texts", function()
+      local vars = { VBR_URL = s.url, VBR_USERNAME = "admin", VBR_CA_FILE = s.ca_file,
+                     VBR_API_VERSION = "1.3-rev1", VBR_PASSWORD = s.users.admin.password }
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions", count = 10, item = 1,
+                set = { name = NASTY, state = "Stopped" .. NASTY, sessionType = NASTY } }
+      local id = s:state().sessions[1].id
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions/" .. id, count = 10,
+                set = { name = NASTY, result = { result = "Success", message = NASTY } } }
+      for _, argv in ipairs { { "sessions", "list" }, { "sessions", "show", id },
+                              { "sessions", "show", id, "--json" }, { "sessions", "logs", id },
+                              { "--verbose", "sessions", "list", "--type", "any" } } do
+        local code, out, err = cli_run(argv, vars)
+        assert.equal(0, code, err)
+        assert_printable(out, true)
+        assert_printable(err, true)
+        assert.matches("a\\u001b[2J", out, 1, true)    -- shown, escaped
+      end
+      -- the progress bar (its own \r is the only one)
+      local written = {}
+      local bar = require("vbr.cli.progress").new({ write = function(_, ...)
+        for i = 1, select("#", ...) do written[#written + 1] = (select(i, ...)) end
+      end }, false)
+      bar:update { state = NASTY, progressPercent = 5 }
+      assert_printable(table.concat(written), true)
+    end)
+
+    it("vbr.pretty (the REPL's trees): strings escaped and quoted", function()
+      local text = require("vbr.pretty").format { name = NASTY, list = { NASTY } }
+      assert_printable(text, true)
+      assert.matches('name: "a\\u001b[2J', text, 1, true)
     end)
   end)
 end)

@@ -182,9 +182,16 @@ void core_parse_url(lua_State *L, const char *url, url_parts *out)
     const char *host, *end, *host_end, *port;
     size_t len;
     long number = 0;
-    if (strncmp(url, "https://", 8) != 0)
-        core_raise_error(L, "vbr: option 'url' must start with https:// (got \"%s\")",
-                   url);
+    /* only the scheme is echoed: the rest may hold user:password@ */
+    if (strncmp(url, "https://", 8) != 0) {
+        len = strcspn(url, ":/@?#");
+        if (len <= 16 && url[len] == ':') {
+            lua_pushlstring(L, url, len);
+            core_raise_error(L, "vbr: option 'url' must start with https:// "
+                                "(got \"%s:...\")", lua_tostring(L, -1));
+        }
+        core_raise_error(L, "vbr: option 'url' must start with https://");
+    }
     for (end = url; *end != '\0'; end++)
         if ((unsigned char)*end <= 0x20 || *end == 0x7f)
             core_raise_error(L, "vbr: option 'url' must not contain spaces or "
@@ -210,8 +217,9 @@ void core_parse_url(lua_State *L, const char *url, url_parts *out)
         (port == NULL && host_end != end) ||
         (port != NULL && (len == 0 || port + len != end || number < 1 ||
                           number > 65535)))
-        core_raise_error(L, "vbr: option 'url' must look like https://host[:port] "
-                      "(got \"%s\")", url);
+        core_raise_error(L, "vbr: option 'url' must look like "
+                            "https://host[:port][/prefix] (a port from 1 to "
+                            "65535, no query or fragment)");
     len = strlen(end);
     while (len > 0 && end[len - 1] == '/')
         len--;

@@ -443,6 +443,17 @@ const char *vbr_engine_url(const vbr_engine *e)
     return e->base_url;
 }
 
+size_t vbr_engine_scrub(const vbr_engine *e, char *text, size_t *len)
+{
+    size_t found = 0;
+    if (e->access_token != NULL)
+        found += vbr_scrub(text, len, e->access_token, strlen(e->access_token));
+    if (e->refresh_token != NULL)
+        found += vbr_scrub(text, len, e->refresh_token,
+                           strlen(e->refresh_token));
+    return found;
+}
+
 const char *vbr_engine_api_version(const vbr_engine *e)
 {
     return e->api_version;

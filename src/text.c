@@ -379,6 +379,32 @@ static size_t hex_form(const unsigned char *s, size_t n, const char *digits,
     return 2 * n;
 }
 
+/* The base64 forms of the secret as vbr sends it in a form (percent-
+ * encoded, libcurl's way): a proxy that echoes the request body in base64. */
+static size_t scrub_sent_form(char *text, size_t *len, const char *secret,
+                              size_t n)
+{
+    vbr_buf sent = {NULL, 0, 0};
+    size_t found = 0, offset, f;
+    char *form;
+    if (vbr_buf_add_escaped(&sent, secret, n) || sent.len == n) {
+        vbr_buf_free(&sent);                /* nothing escaped: done above */
+        return 0;
+    }
+    form = malloc(2 * sent.len + 8);
+    if (form != NULL) {
+        for (offset = 0; offset < 3; offset++) {
+            f = base64_core((const unsigned char *)sent.data, sent.len, offset,
+                            B64_STANDARD, form);
+            found += scrub_form(text, len, (unsigned char *)form, f);
+        }
+        vbr_wipe(form, 2 * sent.len + 8);
+        free(form);
+    }
+    vbr_buf_free(&sent);
+    return found;
+}
+
 size_t vbr_scrub(char *text, size_t *len, const char *secret,
                  size_t secret_len)
 {
@@ -394,6 +420,7 @@ size_t vbr_scrub(char *text, size_t *len, const char *secret,
         return 0;
     }
     found = scrub_form(text, len, s, n);
+    found += scrub_sent_form(text, len, secret, n);
     room = 2 * n + 8;                   /* hex is the longest form */
     form = malloc(room);
     if (form != NULL) {

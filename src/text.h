@@ -26,8 +26,9 @@
  *   &apos; &#NN; &#xHH;); quoted-printable (=XX);
  * and as base64 (standard and URL-safe alphabets, at each of the three
  * alignments inside longer base64, so the password inside an HTTP Basic
- * header or a base64 form is found; each form again in the encodings above)
- * and as hexadecimal (either case).  text has room for *len + 1 bytes; *len
+ * header or a base64 form is found; each form again in the encodings above;
+ * also the base64 of the secret percent-encoded as vbr sends it in a login
+ * form) and as hexadecimal (either case).  text has room for *len + 1 bytes; *len
  * is updated (text only shrinks) and a NUL written at text[*len].  Returns
  * the number of replacements.  Secrets shorter than VBR_MIN_SECRET are left
  * alone. */

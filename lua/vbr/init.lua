@@ -37,6 +37,17 @@ local vbr = {
   json = json,
 }
 
+--- One line of text fit for a terminal or a log: every secret of every open
+-- client (its password, both tokens) scrubbed in any encoding a server may
+-- echo it in, and everything but printable characters escaped visibly
+-- (`\n`, `\u001b`, `\xff`, ...; a backslash stays, so twice is once).
+-- `tostring(err)` and `tostring(client)` are made so already; the `vbr`
+-- command passes every line it prints through it.
+-- @function printable
+-- @tparam string text
+-- @treturn string
+vbr.printable = core.printable
+
 -- vbr.schedule is loaded when first used (a client that only reads and
 -- writes settings never needs it): `vbr.schedule` works as before.
 setmetatable(vbr, { __index = function(self, key)

@@ -355,7 +355,7 @@ function repl.run(options)
   local session_lib = require "vbr.session"
   local kinds = {
     client = client, configbackup = client and client.configbackup, vbr = vbr,
-    schedule = vbr.schedule, session_mt = getmetatable(session_lib.wrap(client, {})),
+    schedule = vbr.schedule, session_mt = session_lib.class,
   }
   local scope = setmetatable({
     client = client,

@@ -4,7 +4,9 @@
 -- `sessionType`, `state`, `progressPercent`, `result`, `creationTime`,
 -- `endTime`, ...), with methods. `jobId` is always there: revision 1.1
 -- calls it `activityId` (kept as well). A member the server sends under the
--- name of a method (`wait`, `stop`, ...) or `client` is not copied.
+-- name of a method (`wait`, `stop`, ...) or `client` is not copied. Texts
+-- (of sessions and of their logs) are scrubbed of the password and the
+-- tokens, as errors are.
 --
 -- Every session is checked when it is read: an object with a UUID `id` and
 -- a string `state` (and `result`, `progressPercent`, `sessionType` of their
@@ -12,6 +14,7 @@
 -- server text steers a request path or a decision.
 -- @module vbr.session
 
+local core = require "vbr.core"
 local json = require "vbr.json"
 local model = require "vbr.model"
 local answer = require "vbr.answer"
@@ -25,6 +28,9 @@ local Session = {}
 Session.__index = Session
 
 local session = {}
+
+--- The metatable of session objects (their methods).
+session.class = Session
 
 local SESSIONS = "/api/v1/sessions"
 
@@ -62,12 +68,26 @@ function session.problem(value)
   return nil
 end
 
+-- Session data is for reading and printing, never sent back: its texts
+-- (a result message may echo the password) are scrubbed of every open
+-- client's secrets, in place.
+local function scrub(value)
+  for key, member in pairs(value) do
+    if type(member) == "string" then
+      value[key] = core.scrub(member)
+    elseif type(member) == "table" and member ~= json.null then
+      scrub(member)
+    end
+  end
+  return value
+end
+
 -- Copies a checked model into the session object, replacing what it held.
 local function fill(self, value)
   for key in pairs(self) do
     if key ~= "client" then self[key] = nil end
   end
-  for key, member in pairs(value) do
+  for key, member in pairs(scrub(value)) do
     if Session[key] == nil and key ~= "client" then self[key] = member end
   end
   if self.jobId == nil then self.jobId = value.activityId end
@@ -202,7 +222,7 @@ function Session:logs()
   if not value then return nil, err end
   local why = log_problem(value)
   if why then return nil, answer.unexpected(client, "GET", path, why) end
-  return value.records or json.array()
+  return value.records and scrub(value.records) or json.array()
 end
 
 --- Asks the server to stop the session (it answers with no session, so the
