@@ -351,6 +351,25 @@ describe("hostile input", function()
       client:close()
     end)
 
+    it("a start answered with an old session or another job's: not followed", function()
+      local client = connect()
+      for _, case in ipairs {
+        { { id = "yesterday's" }, "had ended before the start" },
+        { { sessionType = "BackupJob" }, "is of type BackupJob, not ConfigurationBackup" },
+      } do
+        s:reset()
+        if case[1].id then case[1].id = s:state().sessions[1].id end   -- the finished backup
+        fault("patch", "POST", START, { set = case[1] })
+        local session, err = client.configbackup:start()
+        assert.is_nil(session)
+        decode_error(err, case[2])
+        assert.is_true(err.outcome_unknown)
+        assert.equal(s:state().sessions[5].id, err.session.id)   -- the one it did start
+        not_steered(1)
+      end
+      client:close()
+    end)
+
     it("a poll answering another session or a path: wait() stops, nothing follows", function()
       local client = connect()
       for _, id in ipairs { HOSTILE_ID, OTHER_ID, 42 } do

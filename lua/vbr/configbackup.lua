@@ -628,6 +628,20 @@ local function runs(session)
     and (session.sessionType == nil or session.sessionType == "ConfigurationBackup")
 end
 
+-- Why the session a start answered with is not the one it started (nil when
+-- it is): following another one would report its end as this backup's.
+local function not_this_start(session, known)
+  -- (one still running may be named with force = true: it is this job's run)
+  if known[session.id] == "Stopped" then
+    return "the session it names (" .. session.id .. ") had ended before the start"
+  end
+  if session.sessionType ~= nil and session.sessionType ~= "ConfigurationBackup" then
+    return "the session it names is of type " .. session.sessionType
+      .. ", not ConfigurationBackup"
+  end
+  return nil
+end
+
 --- The configuration backup session that is running now, if any.
 -- @treturn[1] vbr.session the running session
 -- @treturn[2] false when none runs
@@ -664,7 +678,7 @@ function ConfigBackup:start(options)
   if not before then return nil, err end
   local known = {}
   for _, listed in ipairs(before) do
-    known[listed.id] = true
+    known[listed.id] = listed.state
     if runs(listed) and not options.force then
       return nil, client:new_error {
         kind = "conflict",
@@ -679,7 +693,9 @@ function ConfigBackup:start(options)
   started, err = client:request("POST", PATH .. "/backup")
   if started then
     session, err = session_lib.wrap(client, started, "POST", PATH .. "/backup")
-    if session then return session end
+    local why = session and not_this_start(session, known)
+    if session and not why then return session end
+    if why then err = answer.unexpected(client, "POST", PATH .. "/backup", why) end
   end
   -- Lost after sending, or accepted with an unusable answer: never sent
   -- again, but if it did start, say so and hand over the session.
