@@ -13,7 +13,8 @@
  * token answer goes into the Authorization header); an error never shows
  * the password, as given, form-encoded either way, JSON-escaped or in base64
  * (a server may echo the login form); tostring of errors and of the client,
- * err.message and err.code hold no control character (C0, DEL, C1).
+ * err.message and err.code hold no control character (C0, DEL, C1), nor
+ * does core.printable of the whole input, and printable twice is once.
  */
 #include "lua_host.h"
 
@@ -83,6 +84,10 @@ static const char DRIVER[] =
 "    printable('err.message', step.err.message or '')\n"
 "    printable('err.code', step.err.code or '')\n"
 "  end\n"
+"  -- any server bytes through vbr.printable, while the client is open\n"
+"  local shown = core.printable(input)\n"
+"  printable('core.printable', shown)\n"
+"  if core.printable(shown) ~= shown then error('INVARIANT: printable twice differs', 0) end\n"
 "  printable('tostring(client)', tostring(c)); c:stats(); job:close(); c:close()\n"
 "end\n";
 
