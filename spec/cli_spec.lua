@@ -11,23 +11,7 @@ local START = "POST /api/v1/configBackup/backup"
 local sink = require("spec.support.cli_run").sink
 
 -- A stdin reading from a string.
-local function source(text)
-  local pos = 1
-  return {
-    read = function(_, format)
-      if pos > #text then return nil end
-      if format == "*a" or format == "a" then
-        local rest = text:sub(pos)
-        pos = #text + 1
-        return rest
-      end
-      local line_end = text:find("\n", pos, true) or (#text + 1)
-      local line = text:sub(pos, line_end - 1)
-      pos = line_end + 1
-      return line
-    end,
-  }
-end
+local source = require("spec.support.cli_run").source
 
 local secrets = {}      -- strings no output may contain
 

@@ -607,11 +607,12 @@ describe("hostile input", function()
 
     local function connect(extra) return connect_to(s, extra) end
 
-    -- Printable text only: no C0 control or DEL, no C1 control, no
-    -- bidirectional control or line separator (lines: LF between them only).
+    -- Printable text only: no C0 control (but a tab, print's separator) or
+    -- DEL, no C1 control, no bidirectional control or line separator
+    -- (lines: LF between them only).
     local function assert_printable(text, lines)
       for line in (lines and (text .. "\n") or text):gmatch(lines and "([^\n]*)\n" or ".+") do
-        assert.is_nil(line:find("[%z\1-\31\127]"), ("%q"):format(line))
+        assert.is_nil(line:find("[%z\1-\8\10-\31\127]"), ("%q"):format(line))
         assert.is_nil(line:find("\194[\128-\159]"), ("%q"):format(line))
         assert.is_nil(line:find("\226\128[\168-\174]"), ("%q"):format(line))
       end
@@ -697,6 +698,14 @@ describe("hostile input", function()
         assert_printable(err, true)
         assert.matches("a\\u001b[2J", out, 1, true)    -- shown, escaped
       end
+      -- the REPL: print(...), a value, a tree, an error
+      local code, out, err = cli_run({ "repl" }, vars, "l = client:sessions()\n"
+        .. "print(l[1].name, l[1].state)\nl[1].name\nl[1]\nerror(l[1].name)\n")
+      assert.equal(1, code, err)           -- the script stops at its failure
+      assert_printable(out, true)
+      assert_printable(err, true)
+      assert.matches("a\\u001b[2J", out, 1, true)
+      assert.matches("a\\u001b[2J", err, 1, true)
       -- the progress bar (its own \r is the only one)
       local written = {}
       local bar = require("vbr.cli.progress").new({ write = function(_, ...)
