@@ -673,7 +673,7 @@ describe("hostile input", function()
     it("a username with CR, LF and ESC: escaped in tostring(client)", function()
       local client = assert(connect())
       local c = require("vbr.core").new { url = s.url, username = ".\\svc\r\nX-Injected: 1\27[2J",
-                                         password = "p" }
+                                         password = "p", api_version = "1.1-rev0" }
       assert.equal("vbr.core client (" .. s.url .. ", user .\\svc\\r\\nX-Injected: 1\\u001b[2J, "
         .. "api 1.1-rev0)", tostring(c))
       c:close()
