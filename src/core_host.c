@@ -147,8 +147,9 @@ static char *host_password(void *ud, const char **why)
         *why = "no password configured";
         break;
     }
-    if (pw != NULL && c->pw_source != PW_STRING) {
-        /* kept to scrub it from every text, as a given one is */
+    if (pw != NULL && c->pw_source != PW_STRING && !core_client_closed(c)) {
+        /* kept to scrub it from every text, as a given one is (not by a
+         * client the function closed: close wiped what it held) */
         char *held = vbr_strdup(pw);
         if (held != NULL) {
             vbr_secret_free(c->password);

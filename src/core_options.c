@@ -213,13 +213,16 @@ void core_parse_url(lua_State *L, const char *url, url_parts *out)
     for (len = 0; port != NULL && port + len < end && len < 6; len++)
         number = isdigit((unsigned char)port[len])
                  ? number * 10 + (port[len] - '0') : -1;
-    if (host_end == host || strpbrk(url, "?#") != NULL ||
-        (port == NULL && host_end != end) ||
+    /* a query may hold a password=: not echoed */
+    if (strpbrk(url, "?#") != NULL)
+        core_raise_error(L, "vbr: option 'url' must look like "
+                            "https://host[:port][/prefix], without a query "
+                            "or fragment");
+    if (host_end == host || (port == NULL && host_end != end) ||
         (port != NULL && (len == 0 || port + len != end || number < 1 ||
                           number > 65535)))
-        core_raise_error(L, "vbr: option 'url' must look like "
-                            "https://host[:port][/prefix] (a port from 1 to "
-                            "65535, no query or fragment)");
+        core_raise_error(L, "vbr: option 'url' must look like https://host[:port] "
+                      "(got \"%s\")", url);
     len = strlen(end);
     while (len > 0 && end[len - 1] == '/')
         len--;
