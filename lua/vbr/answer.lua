@@ -41,6 +41,9 @@ function answer.unexpected(client, method, path, problem)
 end
 
 --- The answer as a JSON object, or `nil, err`.
+-- @tparam table client the `vbr` client
+-- @tparam string method the request's method
+-- @tparam string path the request's path
 -- @param value the decoded answer
 -- @tparam string what what the object is, for the error ("the settings")
 function answer.object(client, method, path, value, what)
@@ -51,9 +54,13 @@ end
 
 --- The `data` array of a paged answer (`{data = [...], pagination = {...}}`),
 -- each item checked, or `nil, err`.
+-- @tparam table client the `vbr` client
+-- @tparam string method the request's method
+-- @tparam string path the request's path
+-- @param value the decoded answer
+-- @tparam string what the items, for the error ("sessions")
 -- @tparam function item_problem returns nil for a good item, or what is wrong
 --   with it ("its id is not a UUID")
--- @tparam string what the items, for the error ("sessions")
 function answer.list(client, method, path, value, what, item_problem)
   local problem
   if not answer.is_object(value) then

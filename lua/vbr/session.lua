@@ -118,6 +118,7 @@ local function path_of(client, id, tail, method)
 end
 
 --- One session by id.
+-- @tparam table client the `vbr` client
 -- @tparam string id a UUID; other text is `nil, err` of kind `invalid`
 --   (nothing is sent)
 function session.get(client, id)
