@@ -100,11 +100,12 @@ asan: build-all deps-checks build/asan/vbr/core.so
 # build/fuzz/artifacts/.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
-FUZZERS      := engine response options transport multi json
+FUZZERS      := engine response options transport multi json text
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $(WARNINGS) -DVBR_VERSION='"$(VERSION)"' \
 		-Isrc $(call lua_cflags,lua5.4) $(shell pkg-config --cflags libcurl)
-fuzz_sources_engine    := fuzz/engine.c src/buf.c src/json.c
+fuzz_sources_engine    := fuzz/engine.c src/buf.c src/json.c src/text.c
+fuzz_sources_text      := fuzz/text.c src/text.c src/buf.c
 fuzz_sources_transport := fuzz/transport.c src/buf.c
 fuzz_sources_response  := fuzz/response.c $(SOURCES)
 fuzz_sources_options   := fuzz/options.c $(SOURCES)

@@ -39,13 +39,14 @@ build = {
       ["vbr.core"] = {
          sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
                      "src/core_host.c", "src/core_options.c", "src/core_step.c",
-                     "src/engine.c", "src/interrupt.c", "src/json.c",
+                     "src/engine.c", "src/interrupt.c", "src/json.c", "src/text.c",
                      "src/transport_curl.c", "src/transport_multi.c", "src/vbr_core.c" },
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
          libraries = { "curl", "ssl" },
       },
+      ["vbr.answer"] = "lua/vbr/answer.lua",
       ["vbr.cli"] = "lua/vbr/cli.lua",
       ["vbr.cli.configbackup"] = "lua/vbr/cli/configbackup.lua",
       ["vbr.cli.diff"] = "lua/vbr/cli/diff.lua",
@@ -83,6 +84,7 @@ build = {
       ["vbr.schedule.text"] = "lua/vbr/schedule/text.lua",
       ["vbr.schedule.words"] = "lua/vbr/schedule/words.lua",
       ["vbr.session"] = "lua/vbr/session.lua",
+      ["vbr.sessions_query"] = "lua/vbr/sessions_query.lua",
    },
    install = {
       bin = { vbr = "bin/vbr" },

@@ -11,7 +11,10 @@
  * Invariants (abort): no send step carries CR, LF or NUL in its URL or in a
  * header value, whatever the server answered (an access token taken from a
  * token answer goes into the Authorization header); an error never shows
- * the password, as given or URL-encoded (a server may echo the login form).
+ * the password, as given, form-encoded either way, JSON-escaped or in base64
+ * (a server may echo the login form); tostring of errors and of the client,
+ * err.message and err.code hold no control character (C0, DEL, C1), nor
+ * does core.printable of the whole input, and printable twice is once.
  */
 #include "lua_host.h"
 
@@ -28,6 +31,14 @@ static const char DRIVER[] =
 "end\n"
 "local function clean(what, v)\n"
 "  if find(v, '[\\r\\n%z]') then error('INVARIANT: ' .. what .. ' holds CR, LF or NUL: ' .. ('%q'):format(v), 0) end\n"
+"end\n"
+"-- the password as given, as libcurl and .NET form-encode it, JSON-escaped\n"
+"local FORMS = { 'P@ss w0rd&=%', 'P%40ss%20w0rd%26%3D%25', 'P%40ss+w0rd%26%3d%25',\n"
+"  'P\\\\u0040ss w0rd\\\\u0026=%', 'UEBzcyB3MHJkJj0l' }\n"
+"local function printable(what, v)\n"
+"  if find(v, '[%z\\1-\\31\\127]') or find(v, '\\194[\\128-\\159]') then\n"
+"    error('INVARIANT: ' .. what .. ' is not printable: ' .. ('%q'):format(v), 0)\n"
+"  end\n"
 "end\n"
 "local function check(step)\n"
 "  if step.action ~= 'send' then return end\n"
@@ -66,11 +77,18 @@ static const char DRIVER[] =
 "  end\n"
 "  if step.action == 'fail' then\n"
 "    local text = tostring(step.err)\n"
-"    if find(text, 'P@ss w0rd&=%', 1, true) or find(text, 'P%40ss%20w0rd%26%3D%25', 1, true) then\n"
-"      error('INVARIANT: password in ' .. text, 0)\n"
+"    for _, form in ipairs(FORMS) do\n"
+"      if find(text, form, 1, true) then error('INVARIANT: password in ' .. text, 0) end\n"
 "    end\n"
+"    printable('tostring(err)', text)\n"
+"    printable('err.message', step.err.message or '')\n"
+"    printable('err.code', step.err.code or '')\n"
 "  end\n"
-"  tostring(c); c:stats(); job:close(); c:close()\n"
+"  -- any server bytes through vbr.printable, while the client is open\n"
+"  local shown = core.printable(input)\n"
+"  printable('core.printable', shown)\n"
+"  if core.printable(shown) ~= shown then error('INVARIANT: printable twice differs', 0) end\n"
+"  printable('tostring(client)', tostring(c)); c:stats(); job:close(); c:close()\n"
 "end\n";
 
 FUZZ_LUA_ENTRY_POINTS(DRIVER)

@@ -8,36 +8,10 @@ local PUT = "PUT /api/v1/configBackup"
 local START = "POST /api/v1/configBackup/backup"
 
 -- A stream that keeps what is written.
-local function sink()
-  local parts = {}
-  return {
-    write = function(self, ...)
-      for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
-      return self
-    end,
-    flush = function() end,
-    text = function() return table.concat(parts) end,
-  }
-end
+local sink = require("spec.support.cli_run").sink
 
 -- A stdin reading from a string.
-local function source(text)
-  local pos = 1
-  return {
-    read = function(_, format)
-      if pos > #text then return nil end
-      if format == "*a" or format == "a" then
-        local rest = text:sub(pos)
-        pos = #text + 1
-        return rest
-      end
-      local line_end = text:find("\n", pos, true) or (#text + 1)
-      local line = text:sub(pos, line_end - 1)
-      pos = line_end + 1
-      return line
-    end,
-  }
-end
+local source = require("spec.support.cli_run").source
 
 local secrets = {}      -- strings no output may contain
 

@@ -319,7 +319,7 @@ for _, revision in ipairs { "1.1-rev0", "1.3-rev2" } do
       local ok, err = cb:set_encryption(false)
       assert.is_nil(ok)
       assert.equal("decode", err.kind)
-      assert.matches("passwords is not a list", err.message)
+      assert.matches("a list of encryption passwords", err.message, 1, true)
       assert.equal(0, count(PUT))
     end)
 

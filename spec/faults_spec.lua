@@ -2,8 +2,9 @@
 -- things a caller does - read the settings (get), change them (edit: GET then
 -- PUT, the fault on the PUT), start a backup, and wait for it. Transient
 -- faults are recovered for GET and PUT; a start is never sent twice (the
--- simulator's counters and sessions say so); a start whose answer is lost is
--- "outcome unknown", and then the error carries the session it created.
+-- simulator's counters and sessions say so); a start whose answer is lost or
+-- unusable is "outcome unknown", and then the error carries the session it
+-- created.
 local vbr = require "vbr"
 local core = require "vbr.core"
 local sim = require "spec.support.sim"
@@ -51,11 +52,21 @@ local CASES = {
   { name = "malformed JSON", rule = { kind = "malformed_json" },
     get = { kind = "decode" }, put = { kind = "decode", stored = true },
     wait = { kind = "decode" },
-    start = { kind = "decode", unknown = false, created = 1, found = true } },
+    start = { kind = "decode", unknown = true, created = 1, found = true } },
   { name = "truncated JSON", rule = { kind = "truncated_json" },
     get = { kind = "decode" }, put = { kind = "decode", stored = true },
     wait = { kind = "decode" },
-    start = { kind = "decode", unknown = false, created = 1, found = true } },
+    start = { kind = "decode", unknown = true, created = 1, found = true } },
+  { name = "a processed request answered with an array",
+    rule = { kind = "raw_after", body = "[]" },
+    get = { kind = "decode" }, put = { kind = "decode", stored = true },
+    wait = { kind = "decode" },
+    start = { kind = "decode", unknown = true, created = 1, found = true } },
+  { name = "a processed request answered with an empty 200",
+    rule = { kind = "raw_after", body = "" },
+    get = { kind = "decode" }, put = { kind = "decode", stored = true },
+    wait = { kind = "decode" },
+    start = { kind = "decode", unknown = true, created = 1, found = true } },
   { name = "a redirect to another host",
     rule = { kind = "raw", status = 307, headers = { Location = "https://evil.example:8443/x" } },
     get = { kind = "http", status = 307, says = "evil.example:8443" },

@@ -484,7 +484,7 @@ describe("the report formats", function()
     assert.matches("%[CRITICAL%] encrypted: encryption is off", text)
     assert.matches("not audited: timeout", text)
     assert.is_nil(text:find("\27", 1, true))
-    assert.matches("\\027[2Jgone\\nfake line", text, 1, true)
+    assert.matches("\\u001b[2Jgone\\nfake line", text, 1, true)
     assert.is_nil(text:find("vbr-a (OK)", 1, true))          -- passing servers stay short
     local verbose = table.concat(report.table_lines(sample(), true), "\n")
     assert.truthy(verbose:find("vbr-a (OK)", 1, true))

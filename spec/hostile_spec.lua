@@ -19,6 +19,16 @@ local function form(body)
   return out
 end
 
+-- A client of simulator `s` as admin on 1.3-rev1 with quick retries;
+-- `extra` options win.
+local function connect_to(s, extra)
+  local opts = { url = s.url, ca_file = s.ca_file, username = "admin",
+                 password = s.users.admin.password, api_version = "1.3-rev1",
+                 retry = { base_delay = 0.01, max_delay = 0.05, attempts = 3, max_time = 20 } }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return vbr.connect(opts)
+end
+
 -- No CR, LF or NUL in a send step's URL and header values.
 local function assert_clean_step(step)
   assert.equal("send", step.action)
@@ -135,13 +145,7 @@ describe("hostile input", function()
       other:reset()
     end)
 
-    local function connect(extra)
-      local opts = { url = s.url, ca_file = s.ca_file, username = "admin",
-                     password = s.users.admin.password, api_version = "1.3-rev1",
-                     retry = { base_delay = 0.01, max_delay = 0.05, attempts = 3, max_time = 20 } }
-      for k, v in pairs(extra or {}) do opts[k] = v end
-      return vbr.connect(opts)
-    end
+    local function connect(extra) return connect_to(s, extra) end
 
     local function raw(path, fields, method)
       local rule = { kind = "raw", method = method or "GET", path = path }
@@ -290,5 +294,431 @@ describe("hostile input", function()
         client:close()
       end)
     end
+  end)
+  describe("a server steering requests or sending answers of the wrong shape", function()
+    local s
+    local HOSTILE_ID = "../configBackup/backup#"
+    local OTHER_ID = "0b07fc07-8377-474b-a8ce-9b0a9b2a3a65"
+    local START, CB, SESSIONS = "/api/v1/configBackup/backup", "/api/v1/configBackup",
+                                "/api/v1/sessions"
+
+    setup(function() s = sim.start { session_duration = 1 } end)
+    teardown(function() if s then s:stop() end end)
+    before_each(function() s:reset() end)
+
+    local function connect() return assert(connect_to(s)) end
+
+    local function fault(kind, method, path, fields)
+      local rule = { kind = kind, method = method, path = path }
+      for k, v in pairs(fields or {}) do rule[k] = v end
+      s:fault(rule)
+    end
+
+    local function requests(key)
+      return s:counters().requests[key] or 0
+    end
+
+    -- No request went anywhere the server's text pointed to, and the
+    -- backup was started `posts` times.
+    local function not_steered(posts)
+      local counters = s:counters()
+      for key in pairs(counters.requests) do
+        assert.is_nil(key:find("configBackup/backup#", 1, true), key)
+        assert.is_nil(key:find("..", 1, true), key)
+      end
+      assert.equal(0, requests("GET " .. CB))
+      assert.equal(posts, requests("POST " .. START))
+    end
+
+    local function decode_error(err, says)
+      assert.is_table(err, "expected an error")
+      assert.equal("decode", err.kind, tostring(err))
+      assert.matches("unexpected answer: ", err.message, 1, true)
+      if says then assert.matches(says, err.message, 1, true) end
+    end
+
+    it("a started session whose id is a path: not followed, the start not resent", function()
+      local client = connect()
+      fault("patch", "POST", START, { set = { id = HOSTILE_ID } })
+      local session, err = client.configbackup:start()
+      assert.is_nil(session)
+      decode_error(err, "the session's id is not a UUID")
+      assert.is_true(err.outcome_unknown)
+      -- the backup did start: the session the server lists is handed over
+      assert.equal(s:state().sessions[5].id, err.session.id)
+      assert.matches("the backup did start: session " .. err.session.id, err.message, 1, true)
+      not_steered(1)
+      client:close()
+    end)
+
+    it("a start answered with an old session or another job's: not followed", function()
+      local client = connect()
+      for _, case in ipairs {
+        { { id = "yesterday's" }, "had ended before the start" },
+        { { sessionType = "BackupJob" }, "is of type BackupJob, not ConfigurationBackup" },
+      } do
+        s:reset()
+        if case[1].id then case[1].id = s:state().sessions[1].id end   -- the finished backup
+        fault("patch", "POST", START, { set = case[1] })
+        local session, err = client.configbackup:start()
+        assert.is_nil(session)
+        decode_error(err, case[2])
+        assert.is_true(err.outcome_unknown)
+        assert.equal(s:state().sessions[5].id, err.session.id)   -- the one it did start
+        not_steered(1)
+      end
+      client:close()
+    end)
+
+    it("a poll answering another session or a path: wait() stops, nothing follows", function()
+      local client = connect()
+      for _, id in ipairs { HOSTILE_ID, OTHER_ID, 42 } do
+        local session = assert(client.configbackup:start { force = true })
+        fault("patch", "GET", SESSIONS .. "/*", { set = { id = id } })
+        local done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+        assert.is_nil(done)
+        decode_error(err, id == OTHER_ID and "the server answered with another one"
+          or "the session's id is not a UUID")
+        assert.is_false(err.retryable)
+        assert.not_equal(id, session.id)
+        assert(session:stop())
+      end
+      not_steered(3)
+      client:close()
+    end)
+
+    it("a session id the caller changed: refused before sending", function()
+      local client = connect()
+      local session = assert(client.configbackup:start())
+      local total = s:counters().total
+      for _, id in ipairs { HOSTILE_ID, "", 7 } do
+        session.id = id
+        for _, call in ipairs { "refresh", "logs", "stop", "wait" } do
+          local ok, err = session[call](session)
+          assert.is_nil(ok)
+          assert.equal("invalid", err.kind, call)
+          assert.equal("id", err.problems[1].path)
+        end
+      end
+      assert.equal(total, s:counters().total)
+      client:close()
+    end)
+
+    it("client:session(id): a non-UUID id is nil, err (it may come from a request)", function()
+      local client = connect()
+      local total = s:counters().total
+      for _, id in ipairs { HOSTILE_ID, "", "f4f3c4b0-8d07-4c8e-9b4e-6f1d2a3b4c5", "x\r\ny" } do
+        local session, err = client:session(id)
+        assert.is_nil(session)
+        assert.equal("invalid", err.kind)
+        assert.matches("a session id is a UUID", tostring(err), 1, true)
+      end
+      assert.equal(total, s:counters().total)
+      assert.has_error(function() client:session(42) end)
+      assert.has_error(function() client:session() end)
+      local found, err = client:session(OTHER_ID:upper())
+      assert.is_nil(found)
+      assert.equal(404, err.status)
+      client:close()
+    end)
+
+    it("a listed session whose id is a path: the list, running() and start() refuse it",
+      function()
+        local client = connect()
+        for _, call in ipairs { "sessions", "running", "start" } do
+          fault("patch", "GET", SESSIONS, { item = 1, set = { id = HOSTILE_ID } })
+          local result, err
+          if call == "sessions" then
+            result, err = client:sessions()
+          else
+            result, err = client.configbackup[call](client.configbackup)
+          end
+          assert.is_nil(result)
+          decode_error(err, "item 1 of the sessions: the session's id is not a UUID")
+        end
+        not_steered(0)
+        client:close()
+      end)
+
+    it("members named like a method or `client` do not shadow them", function()
+      local client = connect()
+      local session = assert(client.configbackup:start())
+      fault("patch", "GET", SESSIONS .. "/*", { count = 50, set = {
+        wait = 1, client = "x", refresh = true, stop = "now", logs = {}, outcome = "Success" } })
+      local done, err = session:wait { interval = 0.2, max_interval = 0.3, timeout = 60 }
+      assert.is_nil(err and tostring(err))
+      assert.equal(client, done.client)
+      assert.is_function(done.wait)
+      assert.equal("Success", done:outcome())
+      s:clear_faults()
+      client:close()
+    end)
+
+    it("repositories and encryption passwords with ids that are no UUIDs", function()
+      local client = connect()
+      local cb = client.configbackup
+      for _, case in ipairs {
+        { "/api/v1/backupInfrastructure/repositories", "set_repository",
+          "Default Backup Repository", "repositories" },
+        { "/api/v1/encryptionPasswords", "set_encryption", "Standard Password",
+          "encryption passwords" },
+      } do
+        local path, call, name, what = case[1], case[2], case[3], case[4]
+        for _, set in ipairs { { id = HOSTILE_ID }, { id = 5 } } do
+          fault("patch", "GET", path, { item = 1, set = set })
+          local settings, err = cb[call](cb, name)
+          assert.is_nil(settings)
+          decode_error(err, "item 1 of the " .. what .. ": its id is not a UUID")
+        end
+        for _, body in ipairs { '{"data":{"a":1}}', '{"data":["x"]}', "[]", '"x"', "" } do
+          fault("raw", "GET", path, { body = body })
+          local settings, err = cb[call](cb, name)
+          assert.is_nil(settings)
+          decode_error(err, what)
+        end
+      end
+      assert.equal(0, requests("PUT " .. CB))
+      fault("raw", "GET", "/api/v1/serverInfo", { body = "[1]" })
+      local info, err = client:server_info()
+      assert.is_nil(info)
+      decode_error(err, "expected the server's information (a JSON object), got an array")
+      client:close()
+    end)
+
+    local NOT_A_SESSION = {
+      { "", "true or an empty body" }, { '"started"', "got a string" }, { "[]", "an array" },
+      { "{}", "id is not a UUID" }, { "null", "got null" }, { "true", "got true" },
+      { "42", "got a number" },
+      { '{"id":5,"state":"Working"}', "id is not a UUID (a number)" },
+      { '{"id":"' .. OTHER_ID .. '"}', "state is not a string (nothing)" },
+      { '{"id":"' .. OTHER_ID .. '","state":5}', "state is not a string (a number)" },
+      { '{"id":"' .. OTHER_ID .. '","state":"Working","result":"x"}', "result is not an object" },
+      { '{"id":"' .. OTHER_ID .. '","state":"Stopped","result":{"result":1}}',
+        "result.result is not a string" },
+      { '{"id":"' .. OTHER_ID .. '","state":"Working","progressPercent":"5"}',
+        "progressPercent is not a number" },
+    }
+
+    it("a start answered with no usable session: nil, err; outcome unknown, never resent",
+      function()
+        local client = connect()
+        for _, case in ipairs(NOT_A_SESSION) do
+          for _, status in ipairs { 200, 201 } do
+            s:reset()
+            fault("raw", "POST", START, { status = status, body = case[1] })
+            local session, err = client.configbackup:start()
+            assert.is_nil(session)
+            decode_error(err, case[2])
+            assert.is_true(err.outcome_unknown)
+            assert.is_nil(err.session)          -- the raw answer started nothing
+            assert.equal(1, requests("POST " .. START))
+          end
+        end
+        -- processed, then answered so: the session the start created is handed over
+        s:reset()
+        fault("raw_after", "POST", START, { body = "[]" })
+        local session, err = client.configbackup:start()
+        assert.is_nil(session)
+        decode_error(err, "an array")
+        assert.is_true(err.outcome_unknown)
+        assert.equal(s:state().sessions[5].id, err.session.id)
+        client:close()
+      end)
+
+    it("a poll answered with no usable session: wait() returns nil, err", function()
+      local client = connect()
+      for _, case in ipairs(NOT_A_SESSION) do
+        local session = assert(client.configbackup:start { force = true })
+        fault("raw", "GET", SESSIONS .. "/*", { body = case[1] })
+        local done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+        assert.is_nil(done)
+        decode_error(err, case[2])
+        assert(session:stop())
+      end
+      client:close()
+    end)
+
+    it("the list checked before a start, of the wrong shape: nothing started", function()
+      local client = connect()
+      for _, case in ipairs {
+        { '{"data":[{"state":"Working"}]}', "item 1 of the sessions: the session's id" },
+        { '{"data":[{"id":"' .. OTHER_ID .. '"}]}', "item 1 of the sessions: the session's state" },
+        { "true", "got true" }, { "", "got true or an empty body" },
+        { '{"data":{}}', "data is an object, not an array" },
+        { '{"data":[null]}', "got null" }, { "[]", "got an array" },
+        { '{"pagination":{}}', "data is nothing" }, { '{"data":"x"}', "data is a string" },
+      } do
+        fault("raw", "GET", SESSIONS, { body = case[1] })
+        local session, err = client.configbackup:start()
+        assert.is_nil(session)
+        decode_error(err, case[2])
+        assert.is_false(err.outcome_unknown)
+      end
+      assert.equal(0, requests("POST " .. START))
+      client:close()
+    end)
+
+    it("settings that are no object: get() and edit() return nil, err, nothing is put",
+      function()
+        local client = connect()
+        local cb = client.configbackup
+        for _, body in ipairs { "[]", "[1,2]", '"x"', "42", "true", "null", "" } do
+          fault("raw", "GET", CB, { body = body })
+          local settings, err = cb:get()
+          assert.is_nil(settings)
+          decode_error(err, "expected the settings (a JSON object)")
+          fault("raw", "GET", CB, { body = body })
+          settings, err = cb:edit { restorePointsToKeep = 3 }
+          assert.is_nil(settings)
+          decode_error(err)
+        end
+        assert.equal(0, requests("PUT " .. CB))
+        client:close()
+      end)
+
+    it("a session log of the wrong shape: nil, err", function()
+      local client = connect()
+      local session = assert(client.configbackup:start())
+      for _, case in ipairs {
+        { "[]", "expected a session log" }, { '"x"', "expected a session log" },
+        { '{"records":{}}', "records are an object, not an array" },
+        { '{"records":[1]}', "log record 1 is a number" },
+      } do
+        fault("raw", "GET", SESSIONS .. "/*", { body = case[1] })
+        local records, err = session:logs()
+        assert.is_nil(records)
+        decode_error(err, case[2])
+      end
+      assert.is_table(assert(session:logs()))
+      client:close()
+    end)
+  end)
+  describe("control characters from a server", function()
+    local s
+    local cjson = require "cjson"
+    local cli_run = require "spec.support.cli_run"
+    -- what a terminal acts on: a screen clear, a window title, a fake line,
+    -- CSI as a C1 control, a right-to-left override, a line separator
+    local NASTY = "a\27[2J\27]0;owned\7b\r\nvbr: fake line\194\155c\226\128\174d\226\128\168e"
+
+    setup(function() s = sim.start { session_duration = 1 } end)
+    teardown(function() if s then s:stop() end end)
+    before_each(function() s:reset() end)
+
+    local function connect(extra) return connect_to(s, extra) end
+
+    -- Printable text only: no C0 control (but a tab, print's separator) or
+    -- DEL, no C1 control, no bidirectional control or line separator
+    -- (lines: LF between them only).
+    local function assert_printable(text, lines)
+      for line in (lines and (text .. "\n") or text):gmatch(lines and "([^\n]*)\n" or ".+") do
+        assert.is_nil(line:find("[%z\1-\8\10-\31\127]"), ("%q"):format(line))
+        assert.is_nil(line:find("\194[\128-\159]"), ("%q"):format(line))
+        assert.is_nil(line:find("\226\128[\168-\174]"), ("%q"):format(line))
+      end
+    end
+
+    it("vbr.printable escapes them visibly, keeps UTF-8 and backslashes, twice is once",
+      function()
+        local text = "\0\1\t\n\r\27\127 \194\133\194\159 \226\128\168\226\128\169\226\128\174"
+          .. "\226\129\166 \226\128\139\239\187\191 \243\160\128\129 \255\192\237\160\128 "
+          .. "äé€𝄞 \\x1b"
+        local shown = vbr.printable(text)
+        assert.equal("\\u0000\\u0001\\t\\n\\r\\u001b\\u007f \\u0085\\u009f \\u2028\\u2029"
+          .. "\\u202e\\u2066 \\u200b\\ufeff \\udb40\\udc01 \\xff\\xc0\\xed\\xa0\\x80 "
+          .. "äé€𝄞 \\x1b", shown)
+        assert.equal(shown, vbr.printable(shown))
+        assert_printable(shown)
+      end)
+
+    it("errorCode and message: escaped in the error and in tostring", function()
+      local client = assert(connect())
+      s:fault { kind = "raw", method = "GET", path = "/api/v1/configBackup", status = 400,
+                body = cjson.encode { errorCode = "Unexpected\27[31mContent\r\nX-Fake: 1",
+                                      message = NASTY } }
+      local settings, err = client.configbackup:get()
+      assert.is_nil(settings)
+      for _, text in ipairs { tostring(err), err.message, err.code } do assert_printable(text) end
+      assert.equal("Unexpected\\u001b[31mContent\\r\\nX-Fake: 1", err.code)
+      assert.matches("a\\u001b[2J\\u001b]0;owned\\u0007b\\r\\nvbr: fake line\\u009bc\\u202ed"
+        .. "\\u2028e", tostring(err), 1, true)
+      client:close()
+    end)
+
+    it("errors the library builds from server text: escaped too", function()
+      local client = assert(connect())
+      local session = assert(client.configbackup:start())
+      -- a conflict naming the running session's state
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions", item = 1,
+                set = { state = "Working" .. NASTY } }
+      local again, err = client.configbackup:start()
+      assert.is_nil(again)
+      assert.equal("conflict", err.kind)
+      assert_printable(tostring(err))
+      assert_printable(err.message)
+      -- a failed session's message
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions/*", count = 100,
+                set = { state = "Stopped", result = { result = "Failed", message = NASTY } } }
+      local done
+      done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+      assert.is_nil(done)
+      assert.equal("failed", err.kind)
+      assert_printable(tostring(err))
+      assert_printable(err.message)
+      assert.equal(NASTY, err.session.result.message)      -- the data is kept as it came
+      s:clear_faults()
+      client:close()
+    end)
+
+    it("a username with CR, LF and ESC: escaped in tostring(client)", function()
+      local client = assert(connect())
+      local c = require("vbr.core").new { url = s.url, username = ".\\svc\r\nX-Injected: 1\27[2J",
+                                         password = "p", api_version = "1.1-rev0" }
+      assert.equal("vbr.core client (" .. s.url .. ", user .\\svc\\r\\nX-Injected: 1\\u001b[2J, "
+        .. "api 1.1-rev0)", tostring(c))
+      c:close()
+      assert_printable(tostring(client))
+      client:close()
+    end)
+
+    it("the command's output: every line printable, whatever the server's texts", function()
+      local vars = { VBR_URL = s.url, VBR_USERNAME = "admin", VBR_CA_FILE = s.ca_file,
+                     VBR_API_VERSION = "1.3-rev1", VBR_PASSWORD = s.users.admin.password }
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions", count = 10, item = 1,
+                set = { name = NASTY, state = "Stopped" .. NASTY, sessionType = NASTY } }
+      local id = s:state().sessions[1].id
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions/" .. id, count = 10,
+                set = { name = NASTY, result = { result = "Success", message = NASTY } } }
+      for _, argv in ipairs { { "sessions", "list" }, { "sessions", "show", id },
+                              { "sessions", "show", id, "--json" }, { "sessions", "logs", id },
+                              { "--verbose", "sessions", "list", "--type", "any" } } do
+        local code, out, err = cli_run(argv, vars)
+        assert.equal(0, code, err)
+        assert_printable(out, true)
+        assert_printable(err, true)
+        assert.matches("a\\u001b[2J", out, 1, true)    -- shown, escaped
+      end
+      -- the REPL: print(...), a value, a tree, an error
+      local code, out, err = cli_run({ "repl" }, vars, "l = client:sessions()\n"
+        .. "print(l[1].name, l[1].state)\nl[1].name\nl[1]\nerror(l[1].name)\n")
+      assert.equal(1, code, err)           -- the script stops at its failure
+      assert_printable(out, true)
+      assert_printable(err, true)
+      assert.matches("a\\u001b[2J", out, 1, true)
+      assert.matches("a\\u001b[2J", err, 1, true)
+      -- the progress bar (its own \r is the only one)
+      local written = {}
+      local bar = require("vbr.cli.progress").new({ write = function(_, ...)
+        for i = 1, select("#", ...) do written[#written + 1] = (select(i, ...)) end
+      end }, false)
+      bar:update { state = NASTY, progressPercent = 5 }
+      assert_printable(table.concat(written), true)
+    end)
+
+    it("vbr.pretty (the REPL's trees): strings escaped and quoted", function()
+      local text = require("vbr.pretty").format { name = NASTY, list = { NASTY } }
+      assert_printable(text, true)
+      assert.matches('name: "a\\u001b[2J', text, 1, true)
+    end)
   end)
 end)

@@ -220,13 +220,23 @@ for _, revision in ipairs(REVISIONS) do
       assert_valid()
     end)
 
-    -- Query parameters of /api/v1/sessions are the sessions engineer's work
-    -- (issue 13: filters checked and written per revision); today
-    -- session.list sends tostring(value) of each, so a point in time given
-    -- as a number or table, a list of types, or a value in another casing
-    -- cannot be valid yet.
-    pending("sessions filters as os.time(), os.date('*t'), lists of types and results, "
-      .. "any casing, are valid: waits for the session filters of issue 13")
+    it("sessions filters as os.time(), os.date('*t'), ISO text, lists, any casing, are valid",
+      function()
+        local day_ago = os.time() - 86400
+        assert(client:sessions { created_after = day_ago, ended_before = os.time() })
+        assert(client:sessions { created_after = os.date("*t", day_ago), limit = 3.0 })
+        assert(client:sessions { created_before = "2030-01-01", ended_after = "2024-01-01 10:00" })
+        assert(client:sessions { created_after = "2024-01-01T10:00:00.5+0130" })
+        assert(client:sessions { type = "configurationbackup", state = "stopped",
+                                 result = "SUCCESS",
+                                 job_id = ("f4f3c4b0-8d07-4c8e-9b4e-6f1d2a3b4c5d"):upper() })
+        assert(client:sessions { type = { "ConfigurationBackup" }, result = { "success" } })
+        if facts.session_type_filter_is_array then
+          assert(client:sessions { type = { "configurationbackup", "backupjob" },
+                                   result = { "success", "warning", "FAILED" } })
+        end
+        assert_valid()
+      end)
   end)
 end
 

@@ -207,6 +207,206 @@ describe("secrets", function()
     os.remove(wrong_file)
   end)
 
+  describe("echoed in every encoding", function()
+    local encodings = require "spec.support.encodings"
+    local cli_run = require "spec.support.cli_run"
+
+    local function plant(form) return "echo<" .. form .. ">end" end
+
+    -- The tokens the simulator issued last: those of the client that logged
+    -- in last.
+    local function last_tokens()
+      local issued = s:admin("GET", "/admin/tokens")
+      return { access_token = issued.access[#issued.access],
+               refresh_token = issued.refresh[#issued.refresh] }
+    end
+
+    -- Every byte-wise form of a secret is scrubbed whole, the text around it
+    -- kept; in base64 forms none of the secret's stable characters is left.
+    local function assert_scrubbed(clean, secret, what)
+      for _, e in ipairs(encodings.byte_wise) do
+        local text = clean(plant(e.encode(secret)))
+        keep(what .. ", " .. e.name, text)
+        assert.equal(plant("***"), text, what .. ", " .. e.name)
+      end
+      for _, e in ipairs(encodings.base64_forms) do
+        local text = clean(plant(e.encode(secret)))
+        keep(what .. ", " .. e.name, text)
+        assert.matches("***", text, 1, true)
+        for _, trace in ipairs(encodings.base64_traces(secret)) do
+          assert.is_nil(encodings.unwrapped(text):find(trace, 1, true), what .. ", " .. e.name)
+        end
+      end
+    end
+
+    it("vbr.printable: the password of every source and both tokens", function()
+      local admin = assert(vbr.connect(options()))
+      local tokens = last_tokens()
+      local operator = assert(vbr.connect(options { username = "operator",
+        password = function() return s.users.operator.password end }))
+      local file = os.tmpname()
+      local f = assert(io.open(file, "w"))
+      f:write(s.users.viewer.password, "\n")
+      f:close()
+      local viewer_options = options { username = "viewer" }
+      viewer_options.password, viewer_options.password_file = nil, file
+      local viewer = assert(vbr.connect(viewer_options))
+      os.remove(file)
+      for what, secret in pairs {
+        ["the password given"] = s.users.admin.password,
+        ["the password of a function"] = s.users.operator.password,
+        ["the password of a file"] = s.users.viewer.password,
+        ["the access token"] = tokens.access_token,
+        ["the refresh token"] = tokens.refresh_token,
+      } do
+        assert_scrubbed(vbr.printable, secret, what)
+      end
+      -- what is not promised: a closed client's secrets are gone, also from
+      -- the scrubber (the server forgot the tokens with the logout)
+      admin:logout()
+      admin:close()
+      assert.equal(plant(tokens.access_token), vbr.printable(plant(tokens.access_token)))
+      operator:close()
+      viewer:close()
+    end)
+
+    it("a login refusal echoing the form: every encoding scrubbed by the core", function()
+      local password = s.users.admin.password
+      for _, e in ipairs(encodings.byte_wise) do
+        s:fault { kind = "raw", method = "POST", path = "/api/oauth2/token", status = 400,
+                  body = require("cjson").encode { errorCode = "UnexpectedContent",
+                    message = plant(e.encode(password)) } }
+        local client, err = vbr.connect(options())
+        assert.is_nil(client)
+        keep("login refusal, " .. e.name, err)
+        assert.matches(plant("***"), err.message, 1, true)
+        assert.matches(plant("***"), tostring(err), 1, true)
+      end
+    end)
+
+    it("errorCode and message echoing the bearer token: scrubbed", function()
+      local client = assert(vbr.connect(options()))
+      local token = last_tokens().access_token
+      s:fault { kind = "raw", method = "GET", path = "/api/v1/configBackup", status = 403,
+                body = require("cjson").encode { errorCode = token,
+                  message = "Authorization: Bearer " .. token .. " refused" } }
+      local settings, err = client.configbackup:get()
+      assert.is_nil(settings)
+      keep("bearer echo", err)
+      assert.equal("***", err.code)
+      assert.equal("Authorization: Bearer *** refused", err.message)
+      client:close()
+    end)
+
+    -- No backup runs (earlier runs may: the simulator refuses a second one).
+    local function idle()
+      local client = assert(vbr.connect(options()))
+      local running = client.configbackup:running()
+      if running then assert(running:stop()) end
+      client:close()
+    end
+
+    -- A failed session whose message echoes the password and the request's
+    -- Authorization header (Bearer).
+    local function echo_in_session()
+      local password = s.users.admin.password
+      local message = "Login as admin:" .. encodings.byte_wise[4].encode(password)
+        .. " failed; Basic " .. encodings.base64("admin:" .. password)
+        .. "; {authorization}"
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions/*", count = 1000,
+                set = { state = "Stopped", result = { result = "Failed", message = message } } }
+      return message
+    end
+
+    local function assert_echo_scrubbed(text, what)
+      keep(what, text)
+      assert.matches("Login as admin:*** failed; Basic YWRtaW46***; Bearer ***", text, 1, true)
+    end
+
+    it("a failed session echoing them: the wait() error, the session, its log", function()
+      idle()
+      local client = assert(vbr.connect(options()))
+      local session = assert(client.configbackup:start())
+      echo_in_session()
+      local done, err = session:wait { interval = 0.1, max_interval = 0.2, timeout = 60 }
+      assert.is_nil(done)
+      assert.equal("failed", err.kind)
+      assert_echo_scrubbed(tostring(err), "wait error")
+      assert_echo_scrubbed(err.message, "wait error message")
+      assert_echo_scrubbed(err.session.result.message, "failed session")
+      keep("failed session", err)
+      assert(session:stop())          -- the server still runs it
+      s:clear_faults()
+      client:close()
+    end)
+
+    it("a failed session echoing them: nothing of them in the command's output", function()
+      local password_file = os.tmpname()
+      local f = assert(io.open(password_file, "w"))
+      f:write(s.users.admin.password, "\n")
+      f:close()
+      local vars = { VBR_URL = s.url, VBR_USERNAME = "admin", VBR_CA_FILE = s.ca_file,
+                     VBR_API_VERSION = "1.3-rev1", VBR_PASSWORD_FILE = password_file }
+      idle()
+      local message = echo_in_session()
+      local code, out, err = cli_run({ "--verbose", "configbackup", "run", "--wait", "--force" },
+        vars)
+      assert.equal(1, code, err)
+      assert_echo_scrubbed(out .. err, "vbr configbackup run --wait")
+      local id = (out .. err):match("session (%x+%-[%x%-]+)")
+      -- VBR_PASSWORD this time: a password from the environment is scrubbed too
+      vars.VBR_PASSWORD_FILE, vars.VBR_PASSWORD = nil, s.users.admin.password
+      s:clear_faults()                -- the log's rule first: the first that matches wins
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/sessions/" .. id .. "/logs",
+                count = 10, set = { records = { { id = 1, status = "Failed", title = message,
+                  startTime = "2026-01-21T10:00:35+01:00" } } } }
+      echo_in_session()
+      for _, argv in ipairs { { "sessions", "show", id }, { "sessions", "show", id, "--json" },
+                              { "sessions", "logs", id } } do
+        code, out, err = cli_run(argv, vars)
+        assert.equal(0, code, err)
+        assert_echo_scrubbed(out .. err, "vbr " .. table.concat(argv, " "))
+      end
+      -- settings are data (never scrubbed, they go back in a PUT): the
+      -- command scrubs what it prints of them
+      s:fault { kind = "patch", method = "GET", path = "/api/v1/configBackup",
+                set = { note = message } }
+      code, out, err = cli_run({ "configbackup", "show", "--json" }, vars)
+      assert.equal(0, code, err)
+      assert_echo_scrubbed(out, "vbr configbackup show --json")
+      s:clear_faults()
+      os.remove(password_file)
+    end)
+
+    it("the library reads no environment variable (vbr.env and the command do)", function()
+      local getenv = os.getenv
+      local asked = {}
+      os.getenv = function(name) asked[#asked + 1] = name return getenv(name) end  -- luacheck: ignore
+      local ok, why = pcall(function()
+        local client = assert(vbr.connect(options()))
+        assert(client.configbackup:get())
+        assert(client:sessions { limit = 1 })
+        client:close()
+      end)
+      os.getenv = getenv                                                         -- luacheck: ignore
+      assert.is_true(ok, why)
+      assert.same({}, asked)
+    end)
+
+    it("a url with credentials and another scheme: the scheme error shows no password",
+      function()
+        for _, url in ipairs { "http://admin:S3cr3t-Pw@vbr.example", "admin:S3cr3t-Pw@vbr.example",
+                               "ftp://admin:S3cr3t-Pw@vbr.example:21/x?password=S3cr3t-Pw",
+                               "https://vbr.example/?password=S3cr3t-Pw" } do
+          local ok, message = pcall(vbr.connect, options { url = url })
+          assert.is_false(ok)
+          keep("url " .. url, message)
+          assert.is_nil(message:find("S3cr3t", 1, true), message)
+          assert.matches("option 'url' must", message, 1, true)
+        end
+      end)
+  end)
+
   it("shows no password and no token anywhere", function()
     core.sleep(1.2)           -- the access log is flushed every second
     keep("simulator error.log", read_file(s.dir .. "/logs/error.log"))
@@ -227,11 +427,11 @@ describe("secrets", function()
         needles[#needles + 1] = { "a token's tail", token:sub(-32) }
       end
     end
-    needles[#needles + 1] = { "a bearer header", "Bearer " }
+    needles[#needles + 1] = { "a bearer header", "Bearer [^*]", pattern = true }
     assert.is_true(#collected > 100)
     for _, item in ipairs(collected) do
       for _, needle in ipairs(needles) do
-        if item.text:find(needle[2], 1, true) then
+        if item.text:find(needle[2], 1, not needle.pattern) then
           error(("%s in %s: %q"):format(needle[1], item.what, item.text:sub(1, 300)), 0)
         end
       end

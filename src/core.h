@@ -40,7 +40,9 @@ typedef struct client {
     int steps;                 /* the caller answers ACQUIRE and PUBLISH */
     lua_State *L;              /* the thread currently calling in */
     password_source pw_source;
-    char *password;            /* PW_STRING: secret copy */
+    char *password;            /* secret copy: given (PW_STRING), or the one the
+                                * file or function gave last, kept to scrub
+                                * it from every text until close */
     char *password_file;       /* PW_FILE */
     int password_ref;          /* PW_FUNCTION: registry reference */
     char *username;
@@ -71,6 +73,14 @@ void core_push_error(lua_State *L, const vbr_error *e);
 int core_is_error(lua_State *L);
 int core_error(lua_State *L);
 void core_open_errors(lua_State *L);
+/* Remember the client userdata at idx (weakly), so that every text made fit
+ * to be seen is scrubbed of its secrets while it is open. */
+void core_track_client(lua_State *L, int idx);
+/* Push s[0..len) with every open client's secrets scrubbed and what is not
+ * printable escaped (text.h). */
+void core_push_text(lua_State *L, const char *s, size_t len);
+int core_printable(lua_State *L);
+int core_scrub(lua_State *L);
 
 /* core_host.c */
 vbr_host core_host(client *c);

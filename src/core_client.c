@@ -132,6 +132,7 @@ int core_new(lua_State *L)
     c->password_ref = LUA_NOREF;
     luaL_getmetatable(L, CLIENT_MT);
     lua_setmetatable(L, -2);
+    core_track_client(L, -1);
     c->L = L;
     c->steps = steps;
     c->username = vbr_strdup(o.username);
@@ -196,6 +197,7 @@ int core_client_tostring(lua_State *L)
     v = vbr_engine_api_version(c->engine);
     lua_pushfstring(L, "vbr.core client (%s, user %s, api %s)",
                     vbr_engine_url(c->engine), c->username, v ? v : "auto");
+    core_push_text(L, lua_tostring(L, -1), compat_rawlen(L, -1));
     return 1;
 }
 

@@ -1,15 +1,21 @@
 /*
  * core_error.c - the error objects of vbr.core: one metatable for the
  * engine's errors and the Lua layer's own (core.error), with a __tostring
- * that reads well; and the raise of misuse.
+ * that reads well; the raise of misuse; and text fit to be seen
+ * (core.printable): every secret of every open client scrubbed, whoever
+ * built the text, and what a terminal would act on escaped (src/text.c).
  */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+#include "text.h"
 
-static char error_mt_key;     /* registry key: its address is unique */
+/* registry keys: their addresses are unique */
+static char error_mt_key;
+static char clients_key;      /* weak-keyed set of the client userdata */
+static char scratch_mt_key;
 
 /* luaL_error in statement position: tells the compiler and the analyzers
  * that control never comes back. */
@@ -51,11 +57,142 @@ void core_set_integer(lua_State *L, const char *k, long v)
     lua_setfield(L, -2, k);
 }
 
+/* ------------------------------------------------------------ text */
+
+void core_track_client(lua_State *L, int idx)
+{
+    if (idx < 0)
+        idx = lua_gettop(L) + idx + 1;
+    lua_pushlightuserdata(L, &clients_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* The secrets of one open client scrubbed from text: the password (held
+ * while the client is open, whatever its source) and both tokens. */
+static void scrub_client(const client *c, char *text, size_t *len)
+{
+    if (core_client_closed(c))
+        return;
+    if (c->password != NULL)
+        vbr_scrub(text, len, c->password, strlen(c->password));
+    vbr_engine_scrub(c->engine, text, len);
+}
+
+static void scrub_all(lua_State *L, char *text, size_t *len)
+{
+    lua_pushlightuserdata(L, &clients_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        const client *c = lua_touserdata(L, -2);
+        if (c != NULL)
+            scrub_client(c, text, len);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* Buffers owned by a userdata, so that a raise (out of memory) frees them;
+ * wiped, since they may hold a secret before it is scrubbed. */
+typedef struct scratch {
+    vbr_buf copy;
+    vbr_buf out;
+} scratch;
+
+static int scratch_gc(lua_State *L)
+{
+    scratch *sc = lua_touserdata(L, 1);
+    vbr_buf_free(&sc->copy);
+    vbr_buf_free(&sc->out);
+    return 0;
+}
+
+/* Push s[0..len) scrubbed of every open client's secrets, and escaped. */
+static void push_clean(lua_State *L, int escape, const char *s, size_t len)
+{
+    scratch *sc = lua_newuserdata(L, sizeof *sc);
+    memset(sc, 0, sizeof *sc);
+    lua_pushlightuserdata(L, &scratch_mt_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lua_setmetatable(L, -2);
+    if (vbr_buf_add(&sc->copy, s, len))
+        core_raise_error(L, "vbr: out of memory");
+    scrub_all(L, sc->copy.data, &sc->copy.len);
+    if (!escape) {
+        lua_pushlstring(L, sc->copy.data, sc->copy.len);
+    } else {
+        if (vbr_escape(&sc->out, sc->copy.data, sc->copy.len))
+            core_raise_error(L, "vbr: out of memory");
+        lua_pushlstring(L, sc->out.data, sc->out.len);
+    }
+    vbr_buf_free(&sc->copy);
+    vbr_buf_free(&sc->out);
+    lua_remove(L, -2);
+}
+
+void core_push_text(lua_State *L, const char *s, size_t len)
+{
+    push_clean(L, 1, s, len);
+}
+
+/* t[name] = the text fit to be seen, for a string value of t at idx. */
+static void clean_field(lua_State *L, int idx, const char *name)
+{
+    size_t len;
+    const char *s;
+    lua_getfield(L, idx, name);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        core_push_text(L, s, len);
+        lua_setfield(L, idx, name);
+    }
+    lua_pop(L, 1);
+}
+
+/* core.printable(text) -> the text with every secret of every open client
+ * scrubbed and everything but printable characters escaped (one line). */
+int core_printable(lua_State *L)
+{
+    size_t len;
+    const char *s;
+    luaL_checktype(L, 1, LUA_TSTRING);
+    s = lua_tolstring(L, 1, &len);
+    core_push_text(L, s, len);
+    return 1;
+}
+
+/* core.scrub(text) -> the text with every secret of every open client
+ * scrubbed, nothing escaped (server data kept as data: sessions). */
+int core_scrub(lua_State *L)
+{
+    size_t len;
+    const char *s;
+    luaL_checktype(L, 1, LUA_TSTRING);
+    s = lua_tolstring(L, 1, &len);
+    push_clean(L, 0, s, len);
+    return 1;
+}
+
+/* ---------------------------------------------------------- errors */
+
 static void set_error_mt(lua_State *L)
 {
     lua_pushlightuserdata(L, &error_mt_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     lua_setmetatable(L, -2);
+}
+
+/* t[name] = value fit to be seen, for the table on top. */
+static void set_text(lua_State *L, const char *name, const char *value)
+{
+    if (value != NULL) {
+        core_push_text(L, value, strlen(value));
+        lua_setfield(L, -2, name);
+    }
 }
 
 void core_push_error_fields(lua_State *L, const char *kind, int status,
@@ -67,10 +204,10 @@ void core_push_error_fields(lua_State *L, const char *kind, int status,
     core_set_string(L, "kind", kind);
     if (status > 0)
         core_set_integer(L, "status", status);
-    core_set_string(L, "code", code);
-    core_set_string(L, "message", message);
-    core_set_string(L, "method", method);
-    core_set_string(L, "path", path);
+    set_text(L, "code", code);
+    set_text(L, "message", message);
+    set_text(L, "method", method);
+    set_text(L, "path", path);
     core_set_bool(L, "retryable", retryable);
     core_set_bool(L, "outcome_unknown", outcome_unknown);
     set_error_mt(L);
@@ -99,6 +236,7 @@ static const char *kind_label(const char *kind)
         {"api", "API error"},
         {"auth", "login refused"},
         {"decode", "decode error"},
+        {"action_required", "action required"},
     };
     size_t i;
     for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
@@ -111,6 +249,7 @@ static int error_tostring(lua_State *L)
 {
     luaL_Buffer b;
     const char *s;
+    size_t len;
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "kind");
     lua_getfield(L, 1, "status");
@@ -144,6 +283,9 @@ static int error_tostring(lua_State *L)
         luaL_addchar(&b, ')');
     }
     luaL_pushresult(&b);
+    /* the fields may have changed since the error was made */
+    s = lua_tolstring(L, -1, &len);
+    core_push_text(L, s, len);
     return 1;
 }
 
@@ -167,10 +309,26 @@ int core_is_error(lua_State *L)
 }
 
 /* core.error(t): give a table the error metatable (for the Lua layer's own
- * errors, so every error the library returns looks the same). */
+ * errors, so every error the library returns looks the same); its texts,
+ * and those of its problems, made fit to be seen like the engine's. */
 int core_error(lua_State *L)
 {
+    static const char *const fields[] = {"code", "message", "method", "path"};
+    size_t i;
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        clean_field(L, 1, fields[i]);
+    lua_getfield(L, 1, "problems");
+    if (lua_istable(L, -1)) {
+        int k;
+        for (k = 1; lua_rawgeti(L, 2, k), lua_istable(L, -1); k++) {
+            clean_field(L, 3, "path");
+            clean_field(L, 3, "message");
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
     lua_settop(L, 1);
     set_error_mt(L);
     return 1;
@@ -182,5 +340,17 @@ void core_open_errors(lua_State *L)
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pushlightuserdata(L, &clients_key);
+    lua_createtable(L, 0, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_pushlightuserdata(L, &scratch_mt_key);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
     lua_rawset(L, LUA_REGISTRYINDEX);
 }

@@ -42,7 +42,7 @@ static char *read_password_file(const char *path, const char **why)
 static const char *host_held_password(void *ud)
 {
     const client *c = ud;
-    return c->pw_source == PW_STRING ? c->password : NULL;
+    return c->password;
 }
 
 /* The password function may do anything with the client: close it (the
@@ -81,6 +81,15 @@ static char *host_password(void *ud, const char **why)
     default:
         *why = "no password configured";
         break;
+    }
+    if (pw != NULL && c->pw_source != PW_STRING && !core_client_closed(c)) {
+        /* kept to scrub it from every text, as a given one is (not by a
+         * client the function closed: close wiped what it held) */
+        char *held = vbr_strdup(pw);
+        if (held != NULL) {
+            vbr_secret_free(c->password);
+            c->password = held;
+        }
     }
     return pw;
 }

@@ -182,9 +182,16 @@ void core_parse_url(lua_State *L, const char *url, url_parts *out)
     const char *host, *end, *host_end, *port;
     size_t len;
     long number = 0;
-    if (strncmp(url, "https://", 8) != 0)
-        core_raise_error(L, "vbr: option 'url' must start with https:// (got \"%s\")",
-                   url);
+    /* only the scheme is echoed: the rest may hold user:password@ */
+    if (strncmp(url, "https://", 8) != 0) {
+        len = strcspn(url, ":/@?#");
+        if (len <= 16 && url[len] == ':') {
+            lua_pushlstring(L, url, len);
+            core_raise_error(L, "vbr: option 'url' must start with https:// "
+                                "(got \"%s:...\")", lua_tostring(L, -1));
+        }
+        core_raise_error(L, "vbr: option 'url' must start with https://");
+    }
     for (end = url; *end != '\0'; end++)
         if ((unsigned char)*end <= 0x20 || *end == 0x7f)
             core_raise_error(L, "vbr: option 'url' must not contain spaces or "
@@ -206,8 +213,12 @@ void core_parse_url(lua_State *L, const char *url, url_parts *out)
     for (len = 0; port != NULL && port + len < end && len < 6; len++)
         number = isdigit((unsigned char)port[len])
                  ? number * 10 + (port[len] - '0') : -1;
-    if (host_end == host || strpbrk(url, "?#") != NULL ||
-        (port == NULL && host_end != end) ||
+    /* a query may hold a password=: not echoed */
+    if (strpbrk(url, "?#") != NULL)
+        core_raise_error(L, "vbr: option 'url' must look like "
+                            "https://host[:port][/prefix], without a query "
+                            "or fragment");
+    if (host_end == host || (port == NULL && host_end != end) ||
         (port != NULL && (len == 0 || port + len != end || number < 1 ||
                           number > 65535)))
         core_raise_error(L, "vbr: option 'url' must look like https://host[:port] "

@@ -25,6 +25,7 @@
  */
 #include "engine.h"
 #include "buf.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -290,34 +291,6 @@ static int token_fresh(const vbr_engine *e, double now)
     return now < e->expires_at - margin;
 }
 
-/* Replace every occurrence of a token in s with "***" (in place). */
-static void scrub(char *s, const char *secret)
-{
-    size_t n;
-    char *hit;
-    if (s == NULL || secret == NULL || (n = strlen(secret)) < 4)
-        return;
-    while ((hit = strstr(s, secret)) != NULL) {
-        hit[0] = hit[1] = hit[2] = '*';
-        memmove(hit + 3, hit + n, strlen(hit + n) + 1);
-    }
-}
-
-/* The password as given and as sent in the form: scrubbed from text. */
-static void scrub_password(char *text, const char *password)
-{
-    char *esc;
-    if (password == NULL || *password == '\0')
-        return;
-    scrub(text, password);
-    esc = curl_easy_escape(NULL, password, (int)strlen(password));
-    if (esc != NULL) {
-        scrub(text, esc);
-        vbr_wipe(esc, strlen(esc));
-        curl_free(esc);
-    }
-}
-
 /* A token goes into an Authorization header and a form: printable ASCII
  * without spaces only (RFC 6750 b64token is narrower still), so a hostile
  * answer cannot inject a header line; and not longer than VBR_MAX_TOKEN.
@@ -470,6 +443,17 @@ const char *vbr_engine_url(const vbr_engine *e)
     return e->base_url;
 }
 
+size_t vbr_engine_scrub(const vbr_engine *e, char *text, size_t *len)
+{
+    size_t found = 0;
+    if (e->access_token != NULL)
+        found += vbr_scrub(text, len, e->access_token, strlen(e->access_token));
+    if (e->refresh_token != NULL)
+        found += vbr_scrub(text, len, e->refresh_token,
+                           strlen(e->refresh_token));
+    return found;
+}
+
 const char *vbr_engine_api_version(const vbr_engine *e)
 {
     return e->api_version;
@@ -606,9 +590,9 @@ typedef struct failure {
 
 #define AUTO_KIND (-1)      /* api when there is a Veeam errorCode, else http */
 
-/* Server text is truncated and scrubbed of tokens. */
-/* A copy of server text without the secrets (scrubbed whole, then cut to
- * max bytes: a cut first could leave a secret's prefix), or NULL. */
+/* A copy of server text without the secrets, in any encoding (text.h),
+ * scrubbed whole, then cut to max bytes (a cut first could leave a
+ * secret's prefix), or NULL. */
 static char *scrubbed(const vbr_job *j, const char *s, size_t max)
 {
     char *out = vbr_strdup(s);
@@ -616,11 +600,10 @@ static char *scrubbed(const vbr_job *j, const char *s, size_t max)
         return NULL;
     const char *held = j->e->host.held_password != NULL
                        ? j->e->host.held_password(j->e->host.ud) : NULL;
-    scrub_password(out, j->password);   /* a server may echo the form */
-    if (held != NULL)                   /* ... or the password, any time */
-        scrub_password(out, held);
-    scrub(out, j->e->access_token);
-    scrub(out, j->e->refresh_token);
+    vbr_scrub_str(out, j->password);    /* a server may echo the form */
+    vbr_scrub_str(out, held);           /* ... or the password, any time */
+    vbr_scrub_str(out, j->e->access_token);
+    vbr_scrub_str(out, j->e->refresh_token);
     if (strlen(out) > max)
         out[max] = '\0';
     return out;

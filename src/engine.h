@@ -207,9 +207,9 @@ typedef struct vbr_host {
     /* Return the password as a malloc'd string (the engine wipes and frees
      * it), or NULL with *why set to a static explanation. */
     char *(*password)(void *ud, const char **why);
-    /* The password when the host keeps it anyway (given as a string), so
+    /* The password the host keeps (given, or the one fetched last), so
      * that server text of any answer is scrubbed of it; NULL (or no
-     * function) when it is fetched on demand only. */
+     * function) when it keeps none. */
     const char *(*held_password)(void *ud);
 } vbr_host;
 
@@ -264,6 +264,10 @@ void vbr_engine_close(vbr_engine *e);
 void vbr_engine_release(vbr_engine *e);
 /* "https://host:port[/prefix]" */
 const char *vbr_engine_url(const vbr_engine *e);
+/* Scrub text[0..*len) of the engine's tokens in any encoding (vbr_scrub of
+ * text.h; room for *len + 1 bytes); returns the replacements.  The tokens
+ * themselves never leave the engine this way. */
+size_t vbr_engine_scrub(const vbr_engine *e, char *text, size_t *len);
 /* The revision in use; NULL while "auto" has not been negotiated yet. */
 const char *vbr_engine_api_version(const vbr_engine *e);
 vbr_stats vbr_engine_stats(const vbr_engine *e);

@@ -83,27 +83,37 @@ end
 local Context = {}
 Context.__index = Context
 
+-- Every line the command writes may hold server text: each goes through
+-- vbr.printable (pretty.escape), which scrubs the password and the tokens
+-- of every open client, whoever built the line, and escapes what the
+-- composing code did not (it escapes server text where it puts it in, so
+-- the line feeds left are the command's own).
+local function write_lines(stream, prefix, text)
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    stream:write(prefix, pretty.escape(line), "\n")
+  end
+end
+
 --- One line of the command's result on stdout.
 function Context:say(line)
-  self.stdout:write(line or "", "\n")
+  write_lines(self.stdout, "", line or "")
 end
 
 --- A line that tells what happens (started, saved, ...): on stdout, on stderr
 -- with --json (stdout holds the JSON document alone), not at all with --quiet.
 function Context:info(line)
   if self.quiet then return end
-  local stream = self.json and self.stderr or self.stdout
-  stream:write(line or "", "\n")
+  write_lines(self.json and self.stderr or self.stdout, "", line or "")
 end
 
 --- One line on stderr.
 function Context:tell(line)
-  self.stderr:write(line, "\n")
+  write_lines(self.stderr, "", line)
 end
 
 --- A `--verbose` line on stderr.
 function Context:trace(line)
-  if self.verbose then self.stderr:write("vbr: ", line, "\n") end
+  if self.verbose then write_lines(self.stderr, "vbr: ", line) end
 end
 
 function Context:isatty(name)
@@ -117,7 +127,7 @@ function Context:write_json(value, code)
     self:tell("vbr: cannot write JSON: " .. tostring(why))
     return EXIT.refused
   end
-  self.stdout:write(text)
+  write_lines(self.stdout, "", (text:gsub("\n$", "")))
   return code or EXIT.ok
 end
 

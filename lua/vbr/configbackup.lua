@@ -23,6 +23,7 @@
 -- @classmod vbr.configbackup
 
 local json = require "vbr.json"
+local answer = require "vbr.answer"
 
 -- vbr.schedule, vbr.model, vbr.revision and vbr.session are loaded on
 -- first use: get() needs none of them, and a short-lived process spends its
@@ -56,7 +57,9 @@ end
 --- The current settings.
 -- @treturn table settings
 function ConfigBackup:get()
-  return self.client:request("GET", PATH)
+  local settings, err = self.client:request("GET", PATH)
+  if not settings then return nil, err end
+  return answer.object(self.client, "GET", PATH, settings, "the settings")
 end
 
 local WRITE_OPTIONS = { allow_older = "boolean", force = "boolean", current = "table" }
@@ -284,7 +287,10 @@ end
 local function write(self, settings, options, current, lookups)
   local body, err = prepare(self, settings, options, current, lookups or {})
   if not body then return nil, err end
-  return self.client:request("PUT", PATH, { body = body })
+  local stored
+  stored, err = self.client:request("PUT", PATH, { body = body })
+  if not stored then return nil, err end
+  return answer.object(self.client, "PUT", PATH, stored, "the settings")
 end
 
 --- Replaces the whole settings (the API has no partial update). Reads the
@@ -609,15 +615,42 @@ function ConfigBackup:set_notifications(notifications, options)
   return self:edit({ notifications = notifications }, write_options(options, "set_notifications"))
 end
 
+-- The configuration backup sessions, newest first (a page: enough to see
+-- the running one and the one a start just created).
+local function backup_sessions(client)
+  return session_lib.list(client, { type = "ConfigurationBackup", limit = 20 })
+end
+
+-- Whether a listed session runs: not stopped, and of the wanted type (a
+-- server may list others despite the filter; they say nothing of this job).
+local function runs(session)
+  return session.state ~= "Stopped"
+    and (session.sessionType == nil or session.sessionType == "ConfigurationBackup")
+end
+
+-- Why the session a start answered with is not the one it started (nil when
+-- it is): following another one would report its end as this backup's.
+local function not_this_start(session, known)
+  -- (one still running may be named with force = true: it is this job's run)
+  if known[session.id] == "Stopped" then
+    return "the session it names (" .. session.id .. ") had ended before the start"
+  end
+  if session.sessionType ~= nil and session.sessionType ~= "ConfigurationBackup" then
+    return "the session it names is of type " .. session.sessionType
+      .. ", not ConfigurationBackup"
+  end
+  return nil
+end
+
 --- The configuration backup session that is running now, if any.
 -- @treturn[1] vbr.session the running session
 -- @treturn[2] false when none runs
 -- @return[3] nil, error
 function ConfigBackup:running()
-  local list, err = session_lib.list(self.client, { type = "ConfigurationBackup", limit = 20 })
+  local list, err = backup_sessions(self.client)
   if not list then return nil, err end
   for _, session in ipairs(list) do
-    if session.state ~= "Stopped" then return session end
+    if runs(session) then return session end
   end
   return false
 end
@@ -626,9 +659,10 @@ end
 -- @tparam[opt] table options `force = true` starts even when a session is
 --   already running (what the server then does is undocumented)
 -- @treturn vbr.session the new session; `session:wait()` follows it
--- @return[2] nil, err; when the answer was lost after sending
---   (`err.outcome_unknown`) the start is not sent again, and `err.session` is
---   the session it created, if the server shows one
+-- @return[2] nil, err; when the answer was lost after sending, or came
+--   without a usable session (`err.outcome_unknown`), the start is not sent
+--   again, and `err.session` is the session it created, if the server shows
+--   one
 function ConfigBackup:start(options)
   options = options or {}
   if type(options) ~= "table" then
@@ -637,41 +671,46 @@ function ConfigBackup:start(options)
   for key in pairs(options) do
     if key ~= "force" then error("vbr: configbackup:start: unknown option '" .. key .. "'", 2) end
   end
+  local client = self.client
   -- The sessions before the start: a start whose outcome is unknown (the
   -- connection broke after sending) finds the one it created among the rest.
-  local before, err = session_lib.list(self.client, { type = "ConfigurationBackup", limit = 20 })
+  local before, err = backup_sessions(client)
   if not before then return nil, err end
   local known = {}
-  for _, running in ipairs(before) do
-    known[running.id] = true
-    if running.state ~= "Stopped" and not options.force then
-      return nil, self.client:new_error {
+  for _, listed in ipairs(before) do
+    known[listed.id] = listed.state
+    if runs(listed) and not options.force then
+      return nil, client:new_error {
         kind = "conflict",
         method = "POST", path = PATH .. "/backup",
-        message = "a configuration backup is already running (session " .. running.id
-          .. ", " .. running.state .. "); wait for it, or pass force = true",
-        session = running,
+        message = "a configuration backup is already running (session " .. listed.id
+          .. ", " .. listed.state .. "); wait for it, or pass force = true",
+        session = listed,
       }
     end
   end
-  local model_table
-  model_table, err = self.client:request("POST", PATH .. "/backup")
-  if not model_table then
-    -- Lost after sending, or accepted with an unreadable answer: never sent
-    -- again, but if it did start, say so and hand over the session.
-    if err.outcome_unknown or (err.kind == "decode" and (err.status or 0) < 300) then
-      local after = session_lib.list(self.client, { type = "ConfigurationBackup", limit = 20 })
-      for _, created in ipairs(after or {}) do
-        if not known[created.id] then
-          err.session = created
-          err.message = err.message .. "; the backup did start: session " .. created.id
-          break
-        end
+  local started, session
+  started, err = client:request("POST", PATH .. "/backup")
+  if started then
+    session, err = session_lib.wrap(client, started, "POST", PATH .. "/backup")
+    local why = session and not_this_start(session, known)
+    if session and not why then return session end
+    if why then err = answer.unexpected(client, "POST", PATH .. "/backup", why) end
+  end
+  -- Lost after sending, or accepted with an unusable answer: never sent
+  -- again, but if it did start, say so and hand over the session.
+  if err.outcome_unknown or (err.kind == "decode" and (err.status or 200) < 300) then
+    err.outcome_unknown = true
+    local after = backup_sessions(client)
+    for _, created in ipairs(after or {}) do
+      if not known[created.id] then
+        err.session = created
+        err.message = err.message .. "; the backup did start: session " .. created.id
+        break
       end
     end
-    return nil, err
   end
-  return session_lib.wrap(self.client, model_table)
+  return nil, err
 end
 
 return ConfigBackup

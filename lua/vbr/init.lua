@@ -14,9 +14,9 @@
 -- Misuse (a wrong argument type, an unknown option) raises an error. Every
 -- failure of the network, the server or the input returns `nil, err`, where
 -- `err` is a table with `kind` (`network`, `tls`, `timeout`, `http`, `api`,
--- `auth`, `decode`, `invalid`, `conflict`, `failed`), `status`, `code` (the
--- API's errorCode), `message`, `method`, `path`, `retryable`, and
--- `problems` for `invalid`; `tostring(err)` reads well. Neither errors nor
+-- `auth`, `decode`, `invalid`, `conflict`, `failed`, `action_required`),
+-- `status`, `code` (the API's errorCode), `message`, `method`, `path`,
+-- `retryable`, and `problems` for `invalid`; `tostring(err)` reads well. Neither errors nor
 -- `tostring` ever show a password or a token.
 -- @module vbr
 
@@ -26,6 +26,7 @@
 local core = require "vbr.core"
 local json = require "vbr.json"
 local configbackup = require "vbr.configbackup"
+local answer = require "vbr.answer"
 
 local type, tostring, setmetatable, error, ipairs, pairs =
       type, tostring, setmetatable, error, ipairs, pairs
@@ -35,6 +36,17 @@ local vbr = {
   _VERSION = core._VERSION,
   json = json,
 }
+
+--- One line of text fit for a terminal or a log: every secret of every open
+-- client (its password, both tokens) scrubbed in any encoding a server may
+-- echo it in, and everything but printable characters escaped visibly
+-- (`\n`, `\u001b`, `\xff`, ...; a backslash stays, so twice is once).
+-- `tostring(err)` and `tostring(client)` are made so already; the `vbr`
+-- command passes every line it prints through it.
+-- @function printable
+-- @tparam string text
+-- @treturn string
+vbr.printable = core.printable
 
 -- vbr.schedule is loaded when first used (a client that only reads and
 -- writes settings never needs it): `vbr.schedule` works as before.
@@ -123,26 +135,40 @@ function Client:revision()
   return facts
 end
 
--- Lists `data` of a paged collection (the first 1,000 items).
-local function list(self, path)
+-- An item of a list whose `id` goes into later requests: an object with a
+-- UUID id.
+local function item_problem(item)
+  if not answer.is_object(item) then return "expected an object, got " .. answer.describe(item) end
+  if not require("vbr.model").is_uuid(item.id) then
+    return "its id is not a UUID (" .. answer.describe(item.id) .. ")"
+  end
+  return nil
+end
+
+-- Lists `data` of a paged collection (the first 1,000 items), each an
+-- object with a UUID id.
+local function list(self, path, what)
   local result, err = self:request("GET", path, { query = { limit = "1000" } })
   if not result then return nil, err end
-  return result.data or json.array()
+  return answer.list(self, "GET", path, result, what, item_problem)
 end
 
 --- The backup repositories (`id`, `name`, `type`, ...).
 function Client:repositories()
-  return list(self, "/api/v1/backupInfrastructure/repositories")
+  return list(self, "/api/v1/backupInfrastructure/repositories", "repositories")
 end
 
 --- The encryption passwords (`id`, `hint`, ...).
 function Client:encryption_passwords()
-  return list(self, "/api/v1/encryptionPasswords")
+  return list(self, "/api/v1/encryptionPasswords", "encryption passwords")
 end
 
 --- The server's `ServerInfoModel` (name, build, ...).
 function Client:server_info()
-  return self:request("GET", "/api/v1/serverInfo")
+  local path = "/api/v1/serverInfo"
+  local info, err = self:request("GET", path)
+  if not info then return nil, err end
+  return answer.object(self, "GET", path, info, "the server's information")
 end
 
 --- Sessions, newest first; see `vbr.session.list` for the filter.
@@ -150,10 +176,11 @@ function Client:sessions(filter)
   if filter ~= nil and type(filter) ~= "table" then
     error("vbr: client:sessions expects a filter table, got " .. type(filter), 2)
   end
-  return require("vbr.session").list(self, filter)
+  return require("vbr.session").list(self, filter, 2)
 end
 
---- One session by id.
+--- One session by id: a UUID string (other text: `nil, err` of kind
+-- `invalid`, nothing sent).
 function Client:session(id)
   return require("vbr.session").get(self, id)
 end

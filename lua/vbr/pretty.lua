@@ -15,30 +15,28 @@ local json = require "vbr.json"
 
 local type, pairs, ipairs, next, tostring, getmetatable =
       type, pairs, ipairs, next, tostring, getmetatable
-local sort, concat, rep, format = table.sort, table.concat, string.rep, string.format
+local sort, concat, rep, require = table.sort, table.concat, string.rep, require
 
 local pretty = {}
 
-local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-
---- Text safe for a terminal: control characters (escape sequences among
--- them) written as `\n`, `\t` or `\ddd`, so that server text cannot move
--- the cursor, retitle the window or hide what follows.
+--- Text safe for a terminal, as `vbr.printable` makes it: every open
+-- client's password and tokens scrubbed, control characters (escape
+-- sequences among them), C1 and bidirectional controls and bytes that are
+-- not UTF-8 written visibly (`\n`, `\u001b`, `\xff`), so that server text
+-- cannot move the cursor, retitle the window or hide what follows.
 -- @param value any value; a string is escaped, anything else `tostring`ed first
 -- @treturn string
 function pretty.escape(value)
-  local text = tostring(value)
-  if not text:find("[%c\127]") then return text end
-  return (text:gsub("[%c\127]", function(c)
-    return ESCAPES[c] or format("\\%03d", c:byte())
-  end))
+  -- the core on first use: `vbr --help` and `--version` run without it
+  return require("vbr.core").printable(tostring(value))
 end
 
 local function scalar(value)
   if value == json.null then return "null" end
   if type(value) == "string" then
-    if value == "" or value:find("^[%s]") or value:find("[%s]$") or value:find("[%c\127]") then
-      return '"' .. pretty.escape(value):gsub('"', '\\"') .. '"'
+    local shown = pretty.escape(value)
+    if shown ~= value or value == "" or value:find("^[%s]") or value:find("[%s]$") then
+      return '"' .. shown:gsub('"', '\\"') .. '"'
     end
     return value
   end

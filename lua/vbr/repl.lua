@@ -360,15 +360,16 @@ function repl.run(options)
   local interrupt = ok_core and core.interrupt or nil
   local leaving, exit_code = false, 0
 
+  -- print(...): its values may be server text, escaped as every line is
   local function out(...)
     local parts = {}
-    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    for i = 1, select("#", ...) do parts[i] = pretty.escape((select(i, ...))) end
     stdout:write(concat(parts, "\t"), "\n")
   end
   local session_lib = require "vbr.session"
   local kinds = {
     client = client, configbackup = client and client.configbackup, vbr = vbr,
-    schedule = vbr.schedule, session_mt = getmetatable(session_lib.wrap(client, {})),
+    schedule = vbr.schedule, session_mt = session_lib.class,
   }
   local scope = setmetatable({
     client = client,
@@ -409,7 +410,7 @@ function repl.run(options)
     or plain_reader(stdin, stdout, interactive, interrupt)
 
   local function report(kind, message, source)
-    stderr:write(kind, ": ", (tostring(message):gsub("^repl:%d+: ", "")), "\n")
+    stderr:write(kind, ": ", pretty.escape((tostring(message):gsub("^repl:%d+: ", ""))), "\n")
     local hint = source and dot_for_colon(source, scope)
     if hint then stderr:write("hint: ", hint, "\n") end
   end
@@ -450,7 +451,7 @@ function repl.run(options)
             end))
             if interrupt then interrupt.pending() end
             if results[1] then
-              for i = 2, results.n do out(show(results[i])) end
+              for i = 2, results.n do stdout:write(show(results[i]), "\n") end
               local err = results[3]
               if results.n >= 3 and results[2] == nil and type(err) == "table" and err.kind then
                 exit_code = exit_code_of(err)

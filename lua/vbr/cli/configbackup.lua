@@ -373,7 +373,7 @@ local function export(ctx, args)
   settings.lastSuccessfulBackup = nil
   local text = assert(json.encode_pretty(settings))
   if args.file == "-" then
-    ctx.stdout:write(text)
+    ctx:say((text:gsub("\n$", "")))         -- printed: through vbr.printable as every line
     return EXIT.ok
   end
   local file, why = io_open(args.file, "wb")

@@ -33,7 +33,7 @@ end
 --- Shows the session's state and progress (`on_progress` of `session:wait`).
 function Progress:update(session)
   local percent = percent_of(session)
-  local state = tostring(session.state or "?")
+  local state = require("vbr").printable(tostring(session.state or "?"))   -- server text
   if self.terminal then
     local filled = floor(percent * WIDTH / 100)
     self.stream:write(format("\r[%s%s] %3d%%  %-10s", rep("#", filled), rep("-", WIDTH - filled),

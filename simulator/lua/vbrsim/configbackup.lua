@@ -293,6 +293,8 @@ function configbackup.start(req)
   if outcome == "auto" then
     local reason = failure_reason(state.config_backup)
     outcome, message = reason and "Failed" or "Success", reason or SUCCESS_MESSAGE
+  elseif outcome == "ActionRequired" then
+    message = ""
   elseif outcome ~= "Success" then
     message = "Simulated " .. outcome:lower() .. " result."
   end

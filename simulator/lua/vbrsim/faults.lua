@@ -25,6 +25,9 @@ local KINDS = {
   raw = { stage = "before", keys = { status = "number", content_type = "string",
                                      headers = "table", body = "string", parts = "table" } },
   trickle = { stage = "after", keys = { ms = "number", bytes = "number" } },
+  raw_after = { stage = "after", keys = { status = "number", content_type = "string",
+                                          headers = "table", body = "string", parts = "table" } },
+  patch = { stage = "after", keys = { set = "table", item = "number" } },
 }
 local MAX_RAW_BYTES = 64 * 1024 * 1024
 local COMMON_KEYS = { kind = "string", count = "number", method = "string", path = "string" }
@@ -60,7 +63,10 @@ function faults.check(rule)
   if count < 1 or count % 1 ~= 0 then return nil, "count must be a positive integer" end
   if rule.kind == "delay" and not rule.ms then return nil, "fault delay needs ms" end
   if rule.kind == "status" and not rule.status then return nil, "fault status needs status" end
-  if rule.kind == "raw" then
+  if rule.kind == "patch" and not json.is_object(rule.set) then
+    return nil, "fault patch needs set, an object of the members to replace"
+  end
+  if rule.kind == "raw" or rule.kind == "raw_after" then
     local total = #(rule.body or "")
     for _, part in ipairs(rule.parts or {}) do
       if type(part) ~= "table" or (type(part.text) ~= "string" and type(part.base64) ~= "string")

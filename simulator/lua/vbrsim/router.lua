@@ -200,10 +200,38 @@ local function fault_response(rule)
   return response
 end
 
+-- A copy of a patch value, "{authorization}" in its texts replaced by the
+-- request's Authorization header (a server that echoes it).
+local function echoed(value, authorization)
+  if type(value) == "string" then
+    return (value:gsub("{authorization}", function() return authorization end))
+  end
+  if type(value) ~= "table" then return value end
+  local out = state.copy(value)
+  for k, v in pairs(out) do out[k] = echoed(v, authorization) end
+  return out
+end
+
+-- Replaces members of a processed JSON answer (of item `item` of its data
+-- list, when given): hostile ids and texts in otherwise real answers.
+local function patch(response, rule)
+  local target = response.body
+  if rule.item and type(target) == "table" and type(target.data) == "table" then
+    target = target.data[rule.item]
+  end
+  if type(target) ~= "table" then return end
+  local authorization = ngx.req.get_headers()["authorization"] or ""
+  for name, value in pairs(rule.set) do target[name] = echoed(value, authorization) end
+end
+
 -- Damages the answer of a processed request; returns false when the
 -- connection must be dropped instead.
 local function damage(response, rule)
   if rule.kind == "reset_after" then return false end
+  if rule.kind == "patch" then
+    patch(response, rule)
+    return true
+  end
   if rule.kind == "malformed_json" then
     response.body = '{"errorCode": "UnknownError", "message": "unterminated,, }'
   elseif rule.kind == "truncated_json" then
@@ -289,6 +317,7 @@ function router.handle()
   if fault then
     if fault.kind == "short_body" then return send_short(response) end
     if fault.kind == "trickle" then return send_trickle(response, fault) end
+    if fault.kind == "raw_after" then return send(raw_response(fault)) end
     if not damage(response, fault) then return ngx.exit(444) end
   end
   return send(response)

@@ -76,13 +76,21 @@ end)
 local function phase(session, now)
   local natural_end = session.created + session.run_time
   local stop = session.stopped_at
-  if stop and stop < natural_end then
+  -- a session waiting for a person has no natural end: a stop ends it
+  local waits = session.outcome == "ActionRequired"
+  if stop and (stop < natural_end or waits) then
     if now >= stop then
       local progress = floor(100 * (stop - session.created) / session.run_time)
       return { state = "Stopped", progress = min(progress, 99), ended = stop, result = "Failed",
                message = "Job has been stopped by " .. session.stopped_by .. ".",
                canceled = true, step = 2 }
     end
+  end
+  if now >= natural_end and waits then
+    -- the job waits for a person until someone stops it (1.3-rev2's state;
+    -- older revisions have no word for it and show it still working)
+    return { state = "ActionRequired", progress = 99, result = "None", message = "",
+             canceled = false, step = 2 }
   end
   if now >= natural_end then
     return { state = "Stopped", progress = 100, ended = natural_end, result = session.outcome,
@@ -107,6 +115,15 @@ local function type_spelling(document, kind)
   return kind
 end
 
+-- A state the revision's document lacks (ActionRequired before 1.3-rev2)
+-- reads as Working.
+local function state_spelling(document, name)
+  for _, value in ipairs(document:schema("ESessionState").enum) do
+    if value == name then return name end
+  end
+  return "Working"
+end
+
 local function datetime(epoch)
   return util.format_datetime(epoch, state.settings.utc_offset_minutes)
 end
@@ -122,7 +139,7 @@ function sessions.render(document, session, now)
     sessionType = type_spelling(document, session.kind),
     creationTime = datetime(session.created),
     endTime = p.ended and datetime(p.ended) or nil,
-    state = p.state,
+    state = state_spelling(document, p.state),
     progressPercent = p.progress,
     result = { result = p.result, message = p.message, isCanceled = p.canceled },
     usn = session.usn + p.step,

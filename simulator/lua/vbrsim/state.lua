@@ -28,14 +28,15 @@ local DEFAULT_SETTINGS = {
   utc_offset_minutes = 60,              -- offset of the server's date-time text
   token_dates_with_offset = true,       -- false: .issued/.expires lack the offset, as seen
   strict_unknown_fields = true,         -- refuse body properties the revision's schema lacks
-  backup_outcome = "auto",              -- auto | Success | Warning | Failed
+  backup_outcome = "auto",              -- auto | Success | Warning | Failed | ActionRequired
   extra_fields = json.object(),         -- extra top-level configBackup fields, as a newer server
   record_requests = false,              -- append each API request to DIR/requests.jsonl
   latency_ms = 0,                       -- every answer of the API waits this long first
 }
 
 local SETTING_CHOICES = {
-  backup_outcome = { auto = true, Success = true, Warning = true, Failed = true },
+  backup_outcome = { auto = true, Success = true, Warning = true, Failed = true,
+                     ActionRequired = true },
 }
 
 -- Fixed identifiers, so specs and documentation can name them.
