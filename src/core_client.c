@@ -569,7 +569,7 @@ static int client_request(lua_State *L)
     s = run_job(L, c, jb, &r);
     if (s->action == VBR_FAIL) {
         lua_pushnil(L);
-        core_push_error(L, s->error);
+        core_push_error(L, c, s->error);
         n = 2;
     } else if (core_push_response(L, s->response, a.method, a.path, decode)) {
         n = 1;
@@ -594,7 +594,7 @@ static int auth_job(lua_State *L, vbr_job_kind kind)
         lua_pushboolean(L, 1);
     else {
         lua_pushnil(L);
-        core_push_error(L, s->error);
+        core_push_error(L, c, s->error);
     }
     vbr_job_free(jb->job);
     jb->job = NULL;
@@ -616,6 +616,7 @@ static int client_logout(lua_State *L)
 
 const luaL_Reg core_client_methods[] = {
     {"request", client_request},
+    {"scrub", core_client_scrub},
     {"login", client_login},
     {"logout", client_logout},
     {"close", core_client_close},
