@@ -21,7 +21,7 @@ lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1))
 BUSTED    := /usr/bin/busted
 LUA_ENV    = LUA_PATH='./?.lua;lua/?.lua;lua/?/init.lua;;'
 
-.PHONY: all deps deps-checks deps-bench build build-all test lint spec spec-luajit demo valgrind docs clean \
+.PHONY: all deps deps-checks deps-bench build build-all test lint lint-c spec spec-luajit demo valgrind docs clean \
 	asan fuzz fuzz-smoke soak tag rockspec rock
 
 all: build
@@ -53,6 +53,16 @@ build-all: deps $(foreach lua,$(LUAS),build/$(lua)/vbr/core.so)
 
 lint: deps
 	luacheck -q .
+
+# The C static checks (CI runs them): cppcheck and clang-tidy's default
+# checks, both failing on any finding. variableScope is off: declarations
+# at the head of a block are this code's style.
+TIDY_FLAGS = -std=gnu99 -Isrc -DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua5.4) \
+	$(shell pkg-config --cflags libcurl)
+lint-c: deps-checks
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+		--suppress=variableScope --std=c99 -Isrc $(call lua_cflags,lua5.4) src/*.c fuzz/*.c
+	clang-tidy-14 --quiet --warnings-as-errors='*' $(SOURCES) -- $(TIDY_FLAGS)
 
 # LuaJIT first, so that the last line printed is busted's summary of the
 # whole suite on Lua 5.4.

@@ -361,9 +361,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         call.method = methods[(sel >> 2) & 3];
         call.body = (sel & 0x10) ? "{\"x\":1}" : NULL;
         call.body_len = call.body ? strlen(call.body) : 0;
-        jobs[0].job = vbr_job_new(e, round == 0 && (sel & 0x80) ? VBR_JOB_LOGIN
-                                   : round == 1 && (sel & 0x20) ? VBR_JOB_LOGOUT
-                                   : VBR_JOB_CALL, &call);
+        /* a login first, a logout second: each round a call otherwise */
+        jobs[0].job = vbr_job_new(e, round == 0 ? ((sel & 0x80) ? VBR_JOB_LOGIN : VBR_JOB_CALL)
+                                                : ((sel & 0x20) ? VBR_JOB_LOGOUT : VBR_JOB_CALL),
+                                  &call);
         if (round == 0 && concurrent)
             jobs[1].job = vbr_job_new(e, VBR_JOB_CALL, &other);
         for (i = 0; i < 2; i++)

@@ -200,7 +200,7 @@ struct fake_multi {
 
 static struct fake_multi *multis[8];
 
-static void forget(struct fake_multi *m, vbr_curl *t)
+static void forget(struct fake_multi *m, const vbr_curl *t)
 {
     size_t i;
     for (i = 0; i < m->n; i++) {

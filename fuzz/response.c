@@ -14,7 +14,8 @@
  * the password, as given, form-encoded either way, JSON-escaped or in base64
  * (a server may echo the login form); tostring of errors and of the client,
  * err.message and err.code hold no control character (C0, DEL, C1), nor
- * does core.printable of the whole input, and printable twice is once.
+ * does core.printable of the whole input, and printable twice is once;
+ * c:scrub leaves no form of the password, and twice is once.
  */
 #include "lua_host.h"
 
@@ -88,6 +89,13 @@ static const char DRIVER[] =
 "  local shown = core.printable(input)\n"
 "  printable('core.printable', shown)\n"
 "  if core.printable(shown) ~= shown then error('INVARIANT: printable twice differs', 0) end\n"
+"  -- and through the client's own scrub (its server's answers): no form\n"
+"  -- of the password left, scrubbing twice is once\n"
+"  local own = c:scrub(input)\n"
+"  for _, form in ipairs(FORMS) do\n"
+"    if find(own, form, 1, true) then error('INVARIANT: password in c:scrub', 0) end\n"
+"  end\n"
+"  if c:scrub(own) ~= own then error('INVARIANT: c:scrub twice differs', 0) end\n"
 "  printable('tostring(client)', tostring(c)); c:stats(); job:close(); c:close()\n"
 "end\n";
 

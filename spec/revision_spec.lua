@@ -6,23 +6,22 @@ local schemas = require "vbr.model.schemas"
 
 describe("vbr.revision", function()
   -- { revision, document, first VBR, day_case, has_last_day_of_month,
-  --   grant_type_case, session_job_id_field, session_type_filter_is_array }
+  --   session_type_filter_is_array }
   local facts = {
-    { "1.1-rev0", "1.1-rev0", "12.0", "lower", false, "lower", "activityId", false },
-    { "1.1-rev1", "1.1-rev0", "12.1", "lower", false, "lower", "activityId", false },
-    { "1.1-rev2", "1.1-rev0", "12.2", "lower", false, "lower", "activityId", false },
-    { "1.2-rev0", "1.2-rev1", "12.3.0", "lower", false, "lower", "jobId", false },
-    { "1.2-rev1", "1.2-rev1", "12.3.1", "lower", false, "lower", "jobId", false },
-    { "1.3-rev0", "1.3-rev0", "13.0.0", "lower", true, "lower", "jobId", true },
-    { "1.3-rev1", "1.3-rev1", "13.0.1", "capitalized", true, "capitalized", "jobId", true },
-    { "1.3-rev2", "1.3-rev2", "13.1", "capitalized", true, "capitalized", "jobId", true },
+    { "1.1-rev0", "1.1-rev0", "12.0", "lower", false, false },
+    { "1.1-rev1", "1.1-rev0", "12.1", "lower", false, false },
+    { "1.1-rev2", "1.1-rev0", "12.2", "lower", false, false },
+    { "1.2-rev0", "1.2-rev1", "12.3.0", "lower", false, false },
+    { "1.2-rev1", "1.2-rev1", "12.3.1", "lower", false, false },
+    { "1.3-rev0", "1.3-rev0", "13.0.0", "lower", true, true },
+    { "1.3-rev1", "1.3-rev1", "13.0.1", "capitalized", true, true },
+    { "1.3-rev2", "1.3-rev2", "13.1", "capitalized", true, true },
   }
   for _, case in ipairs(facts) do
     it("knows " .. case[1], function()
       assert.same({
         name = case[1], document = case[2], vbr = case[3], day_case = case[4],
-        has_last_day_of_month = case[5], grant_type_case = case[6],
-        session_job_id_field = case[7], session_type_filter_is_array = case[8],
+        has_last_day_of_month = case[5], session_type_filter_is_array = case[6],
       }, revision.get(case[1]))
     end)
   end

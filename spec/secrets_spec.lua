@@ -270,6 +270,28 @@ describe("secrets", function()
       viewer:close()
     end)
 
+    it("a client's scrub: its own secrets in every encoding, no other client's", function()
+      local admin = assert(vbr.connect(options()))
+      local tokens = last_tokens()
+      local operator = assert(vbr.connect(options { username = "operator",
+        password = s.users.operator.password }))
+      local function own(text) return admin.core:scrub(text) end
+      for what, secret in pairs {
+        ["its password"] = s.users.admin.password,
+        ["its access token"] = tokens.access_token,
+        ["its refresh token"] = tokens.refresh_token,
+      } do
+        assert_scrubbed(own, secret, what)
+      end
+      -- the operator's server was never sent the admin's secrets, and the
+      -- reverse: each answer costs the scrub of one client, not of all open
+      local text = plant(s.users.admin.password)
+      assert.equal(text, operator.core:scrub(text))
+      assert.equal(plant("***"), operator.core:scrub(plant(s.users.operator.password)))
+      admin:close()
+      operator:close()
+    end)
+
     it("a login refusal echoing the form: every encoding scrubbed by the core", function()
       local password = s.users.admin.password
       for _, e in ipairs(encodings.byte_wise) do

@@ -69,7 +69,9 @@ void core_push_error_fields(lua_State *L, const char *kind, int status,
                             const char *code, const char *message,
                             const char *method, const char *path,
                             int retryable, int outcome_unknown);
-void core_push_error(lua_State *L, const vbr_error *e);
+/* An error of c's engine, its texts scrubbed of c's secrets. */
+void core_push_error(lua_State *L, const client *c, const vbr_error *e);
+int core_client_scrub(lua_State *L);
 int core_is_error(lua_State *L);
 int core_error(lua_State *L);
 void core_open_errors(lua_State *L);
@@ -80,7 +82,6 @@ void core_track_client(lua_State *L, int idx);
  * printable escaped (text.h). */
 void core_push_text(lua_State *L, const char *s, size_t len);
 int core_printable(lua_State *L);
-int core_scrub(lua_State *L);
 
 /* core_host.c */
 vbr_host core_host(client *c);

@@ -58,39 +58,44 @@ int core_client_close(lua_State *L)
     return 0;
 }
 
-/* nil, err for a file named in the options (password_file, ca_file) that
- * cannot be read: not misuse, but input refused locally, before anything
- * is sent (a worker user without read access, a mistyped path). */
-static int option_file_refused(lua_State *L, const char *option, const char *path,
-                               int why)
+/* nil, err (returns 2) for a file named in the options that cannot be
+ * read, 0 when each can: not misuse, but input refused locally, before
+ * anything is sent (a worker user without read access, a mistyped path),
+ * rather than a failed login or handshake later. */
+static int refuse_unreadable_files(lua_State *L, const options *o)
 {
-    lua_pushnil(L);
-    lua_pushfstring(L, "cannot read %s: %s", path, strerror(why));
-    lua_pushfstring(L, "option '%s': %s", option, lua_tostring(L, -1));
-    core_push_error_fields(L, "invalid", 0, NULL, lua_tostring(L, -1), NULL,
-                           NULL, 0, 0);
-    lua_createtable(L, 1, 0);
-    lua_createtable(L, 0, 2);
-    core_set_string(L, "path", option);
-    lua_pushvalue(L, -5);                 /* the problem: "cannot read ..." */
-    lua_setfield(L, -2, "message");
-    lua_rawseti(L, -2, 1);
-    lua_setfield(L, -2, "problems");
-    lua_replace(L, -3);                   /* nil, err, message */
-    lua_pop(L, 1);
-    return 2;
-}
-
-/* 0 when the file at path (if any) can be opened for reading. */
-static int unreadable(const char *path)
-{
-    FILE *f;
-    if (path == NULL)
-        return 0;
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return errno;
-    fclose(f);
+    const struct { const char *option, *path; } files[] = {
+        {"password_file", o->password_file}, {"ca_file", o->ca_file}};
+    size_t i;
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        FILE *f;
+        int why;
+        if (files[i].path == NULL)
+            continue;
+        f = fopen(files[i].path, "rb");
+        if (f != NULL) {
+            fclose(f);
+            continue;
+        }
+        why = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot read %s: %s", files[i].path,
+                        strerror(why));
+        lua_pushfstring(L, "option '%s': %s", files[i].option,
+                        lua_tostring(L, -1));
+        core_push_error_fields(L, "invalid", 0, NULL, lua_tostring(L, -1),
+                               NULL, NULL, 0, 0);
+        lua_createtable(L, 1, 0);
+        lua_createtable(L, 0, 2);
+        core_set_string(L, "path", files[i].option);
+        lua_pushvalue(L, -5);             /* the problem: "cannot read ..." */
+        lua_setfield(L, -2, "message");
+        lua_rawseti(L, -2, 1);
+        lua_setfield(L, -2, "problems");
+        lua_replace(L, -3);               /* nil, err, message */
+        lua_pop(L, 1);
+        return 2;
+    }
     return 0;
 }
 
@@ -108,7 +113,6 @@ int core_new(lua_State *L)
     vbr_curl_options co;
     char err[CURL_ERROR_SIZE + 64];
     int steps = luaL_checkoption(L, 2, "libcurl", transports) == 1;
-    int why;
 
     lua_settop(L, 1);
     lua_pushnil(L);               /* slot 2: the password function */
@@ -121,10 +125,8 @@ int core_new(lua_State *L)
                         curl_version_info(CURLVERSION_NOW)->version);
         o.user_agent = lua_tostring(L, -1);
     }
-    if ((why = unreadable(o.password_file)) != 0)
-        return option_file_refused(L, "password_file", o.password_file, why);
-    if ((why = unreadable(o.ca_file)) != 0)
-        return option_file_refused(L, "ca_file", o.ca_file, why);
+    if (refuse_unreadable_files(L, &o))
+        return 2;
 
     /* From here C memory is owned by the userdata, whose __gc frees it. */
     c = lua_newuserdata(L, sizeof *c);
@@ -567,7 +569,7 @@ static int client_request(lua_State *L)
     s = run_job(L, c, jb, &r);
     if (s->action == VBR_FAIL) {
         lua_pushnil(L);
-        core_push_error(L, s->error);
+        core_push_error(L, c, s->error);
         n = 2;
     } else if (core_push_response(L, s->response, a.method, a.path, decode)) {
         n = 1;
@@ -592,7 +594,7 @@ static int auth_job(lua_State *L, vbr_job_kind kind)
         lua_pushboolean(L, 1);
     else {
         lua_pushnil(L);
-        core_push_error(L, s->error);
+        core_push_error(L, c, s->error);
     }
     vbr_job_free(jb->job);
     jb->job = NULL;
@@ -614,6 +616,7 @@ static int client_logout(lua_State *L)
 
 const luaL_Reg core_client_methods[] = {
     {"request", client_request},
+    {"scrub", core_client_scrub},
     {"login", client_login},
     {"logout", client_logout},
     {"close", core_client_close},

@@ -111,8 +111,10 @@ static int scratch_gc(lua_State *L)
     return 0;
 }
 
-/* Push s[0..len) scrubbed of every open client's secrets, and escaped. */
-static void push_clean(lua_State *L, int escape, const char *s, size_t len)
+/* Push s[0..len) scrubbed of the secrets of `only` (NULL: of every open
+ * client), and escaped. */
+static void push_clean(lua_State *L, const client *only, int escape,
+                       const char *s, size_t len)
 {
     scratch *sc = lua_newuserdata(L, sizeof *sc);
     memset(sc, 0, sizeof *sc);
@@ -121,7 +123,10 @@ static void push_clean(lua_State *L, int escape, const char *s, size_t len)
     lua_setmetatable(L, -2);
     if (vbr_buf_add(&sc->copy, s, len))
         core_raise_error(L, "vbr: out of memory");
-    scrub_all(L, sc->copy.data, &sc->copy.len);
+    if (only != NULL)
+        scrub_client(only, sc->copy.data, &sc->copy.len);
+    else
+        scrub_all(L, sc->copy.data, &sc->copy.len);
     if (!escape) {
         lua_pushlstring(L, sc->copy.data, sc->copy.len);
     } else {
@@ -136,7 +141,7 @@ static void push_clean(lua_State *L, int escape, const char *s, size_t len)
 
 void core_push_text(lua_State *L, const char *s, size_t len)
 {
-    push_clean(L, 1, s, len);
+    push_clean(L, NULL, 1, s, len);
 }
 
 /* t[name] = the text fit to be seen, for a string value of t at idx. */
@@ -165,15 +170,16 @@ int core_printable(lua_State *L)
     return 1;
 }
 
-/* core.scrub(text) -> the text with every secret of every open client
- * scrubbed, nothing escaped (server data kept as data: sessions). */
-int core_scrub(lua_State *L)
+/* c:scrub(text) -> the text with this client's secrets scrubbed, nothing
+ * escaped: for what its own server answered (sessions), which can hold no
+ * other client's secret, since that server was never sent one; core.scrub
+ * would cost every open client's scrub for each string of a fleet. */
+int core_client_scrub(lua_State *L)
 {
+    const client *c = core_check_client(L, 0);
     size_t len;
-    const char *s;
-    luaL_checktype(L, 1, LUA_TSTRING);
-    s = lua_tolstring(L, 1, &len);
-    push_clean(L, 0, s, len);
+    const char *s = luaL_checklstring(L, 2, &len);
+    push_clean(L, c, 0, s, len);
     return 1;
 }
 
@@ -186,13 +192,34 @@ static void set_error_mt(lua_State *L)
     lua_setmetatable(L, -2);
 }
 
-/* t[name] = value fit to be seen, for the table on top. */
-static void set_text(lua_State *L, const char *name, const char *value)
+/* t[name] = value fit to be seen (scrubbed of the secrets of `only`, NULL:
+ * of every open client), for the table on top. */
+static void set_text(lua_State *L, const client *only, const char *name,
+                     const char *value)
 {
     if (value != NULL) {
-        core_push_text(L, value, strlen(value));
+        push_clean(L, only, 1, value, strlen(value));
         lua_setfield(L, -2, name);
     }
+}
+
+static void push_error_table(lua_State *L, const client *only,
+                             const char *kind, int status, const char *code,
+                             const char *message, const char *method,
+                             const char *path, int retryable,
+                             int outcome_unknown)
+{
+    lua_createtable(L, 0, 9);
+    core_set_string(L, "kind", kind);
+    if (status > 0)
+        core_set_integer(L, "status", status);
+    set_text(L, only, "code", code);
+    set_text(L, only, "message", message);
+    set_text(L, only, "method", method);
+    set_text(L, only, "path", path);
+    core_set_bool(L, "retryable", retryable);
+    core_set_bool(L, "outcome_unknown", outcome_unknown);
+    set_error_mt(L);
 }
 
 void core_push_error_fields(lua_State *L, const char *kind, int status,
@@ -200,24 +227,17 @@ void core_push_error_fields(lua_State *L, const char *kind, int status,
                             const char *method, const char *path,
                             int retryable, int outcome_unknown)
 {
-    lua_createtable(L, 0, 9);
-    core_set_string(L, "kind", kind);
-    if (status > 0)
-        core_set_integer(L, "status", status);
-    set_text(L, "code", code);
-    set_text(L, "message", message);
-    set_text(L, "method", method);
-    set_text(L, "path", path);
-    core_set_bool(L, "retryable", retryable);
-    core_set_bool(L, "outcome_unknown", outcome_unknown);
-    set_error_mt(L);
+    push_error_table(L, NULL, kind, status, code, message, method, path,
+                     retryable, outcome_unknown);
 }
 
-void core_push_error(lua_State *L, const vbr_error *e)
+/* An error of c's engine: what its server said can hold c's secrets and no
+ * other client's (see core_client_scrub). */
+void core_push_error(lua_State *L, const client *c, const vbr_error *e)
 {
-    core_push_error_fields(L, vbr_error_kind_name(e->kind), e->status, e->code,
-                      e->message, e->method, e->path, e->retryable,
-                      e->outcome_unknown);
+    push_error_table(L, c, vbr_error_kind_name(e->kind), e->status, e->code,
+                     e->message, e->method, e->path, e->retryable,
+                     e->outcome_unknown);
 }
 
 /* vbr: api error 403 AccessDenied: message (GET /api/v1/configBackup) */

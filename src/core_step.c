@@ -168,7 +168,7 @@ static void push_step(lua_State *L, job_box *jb, const vbr_step *s)
             lua_setfield(L, -2, "tokens");
         }
         if (s->error != NULL) {
-            core_push_error(L, s->error);
+            core_push_error(L, jb->c, s->error);
             lua_setfield(L, -2, "err");
         }
         break;
@@ -188,7 +188,7 @@ static void push_step(lua_State *L, job_box *jb, const vbr_step *s)
     case VBR_FAIL:
     default:
         core_set_string(L, "action", "fail");
-        core_push_error(L, s->error);
+        core_push_error(L, jb->c, s->error);
         lua_setfield(L, -2, "err");
         break;
     }

@@ -390,11 +390,11 @@ vbr_engine *vbr_engine_new(const vbr_config *cfg, const vbr_host *host)
     e->server = vbr_strdup(cfg->host);
     e->port = cfg->port;
     e->username = vbr_strdup(cfg->username ? cfg->username : "");
-    e->auto_version = cfg->api_version != NULL &&
+    /* no revision named: "auto", the default the options document */
+    e->auto_version = cfg->api_version == NULL ||
                       strcmp(cfg->api_version, "auto") == 0;
     if (!e->auto_version)
-        e->api_version = vbr_strdup(cfg->api_version ? cfg->api_version
-                                                      : "1.1-rev0");
+        e->api_version = vbr_strdup(cfg->api_version);
     if (e->server == NULL || e->username == NULL ||
         (!e->auto_version && e->api_version == NULL)) {
         vbr_engine_release(e);

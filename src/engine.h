@@ -218,7 +218,7 @@ typedef struct vbr_config {
     int port;
     const char *prefix;           /* "" or "/prefix", no trailing / */
     const char *username;
-    const char *api_version;      /* "X.Y-revN" or "auto" */
+    const char *api_version;      /* "X.Y-revN", or "auto" (also NULL) */
     double timeout;               /* per request, seconds, 0 = none */
     double refresh_margin;        /* refresh this long before expiry */
     size_t max_response_size;     /* bytes of body at most */

@@ -285,12 +285,11 @@ static size_t match_at(matcher *m, size_t s)
 static size_t scrub_form(char *text, size_t *len, const unsigned char *form,
                          size_t n)
 {
-    matcher *m;
+    /* on the stack, not zeroed: match_at resets what it reads, and it
+     * holds text positions, never secret bytes (nothing to wipe) */
+    matcher mm, *m = &mm;
     size_t s = 0, found = 0;
     if (n < VBR_MIN_SECRET || n > *len)   /* no encoding is shorter */
-        return 0;
-    m = calloc(1, sizeof *m);
-    if (m == NULL)
         return 0;
     m->secret = form;
     m->n = n;
@@ -315,8 +314,6 @@ static size_t scrub_form(char *text, size_t *len, const unsigned char *form,
         s += 3;
         found++;
     }
-    vbr_wipe(m, sizeof *m);
-    free(m);
     return found;
 }
 

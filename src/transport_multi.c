@@ -277,7 +277,7 @@ static void push_outcome(lua_State *L, const transfer *t)
                                0, 1);
         lua_setfield(L, -2, "err");
     } else if (s->action == VBR_FAIL) {
-        core_push_error(L, s->error);
+        core_push_error(L, t->jb->c, s->error);
         lua_setfield(L, -2, "err");
     } else if (s->response == NULL) {
         lua_pushboolean(L, 1);                 /* a login or logout job */

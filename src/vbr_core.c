@@ -76,7 +76,6 @@ static const luaL_Reg module_functions[] = {
     {"error", core_error},
     {"is_json_type", core_is_json},
     {"printable", core_printable},
-    {"scrub", core_scrub},
     {"monotonic", core_monotonic},
     {"sleep", core_sleep},
     {NULL, NULL}

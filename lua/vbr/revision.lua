@@ -13,14 +13,12 @@
 -- * `vbr`: the first VBR version that speaks it (`"12.3.1"`);
 -- * `has_last_day_of_month`: whether `ScheduleMonthlyModel` has
 --   `isLastDayOfMonth`;
--- * `grant_type_case`: casing of `ELoginGrantType` (`"lower"`/`"capitalized"`);
--- * `session_job_id_field`: the `SessionModel` field naming the job
---   (`"activityId"` or `"jobId"`);
 -- * `session_type_filter_is_array`: whether `GET /sessions` takes an array
 --   in `typeFilter`.
 --
 -- The revisions and their documents are the core's (`vbr.core.all_revisions`,
--- the table the engine's "auto" picks from); their facts are here.
+-- the table the engine's "auto" picks from); their facts are here, but for
+-- the login's grant type casing, which only the engine uses and knows.
 -- @module vbr.revision
 
 local core = require "vbr.core"
@@ -31,31 +29,21 @@ local find, gmatch, max = string.find, string.gmatch, math.max
 
 local revision = {}
 
-local V1_1 = {
-  day_case = "lower", has_last_day_of_month = false,
-  grant_type_case = "lower", session_job_id_field = "activityId",
-  session_type_filter_is_array = false,
-}
-local V1_2 = {
-  day_case = "lower", has_last_day_of_month = false,
-  grant_type_case = "lower", session_job_id_field = "jobId",
-  session_type_filter_is_array = false,
+local UP_TO_1_2 = {
+  day_case = "lower", has_last_day_of_month = false, session_type_filter_is_array = false,
 }
 local V1_3_REV0 = {
-  day_case = "lower", has_last_day_of_month = true,
-  grant_type_case = "lower", session_job_id_field = "jobId",
-  session_type_filter_is_array = true,
+  day_case = "lower", has_last_day_of_month = true, session_type_filter_is_array = true,
 }
 local V1_3_REV1 = {
-  day_case = "capitalized", has_last_day_of_month = true,
-  grant_type_case = "capitalized", session_job_id_field = "jobId",
-  session_type_filter_is_array = true,
+  day_case = "capitalized", has_last_day_of_month = true, session_type_filter_is_array = true,
 }
 
 -- The facts of each revision, and the first VBR version speaking it.
 local FACTS = {
-  ["1.1-rev0"] = { V1_1, "12.0" }, ["1.1-rev1"] = { V1_1, "12.1" }, ["1.1-rev2"] = { V1_1, "12.2" },
-  ["1.2-rev0"] = { V1_2, "12.3.0" }, ["1.2-rev1"] = { V1_2, "12.3.1" },
+  ["1.1-rev0"] = { UP_TO_1_2, "12.0" }, ["1.1-rev1"] = { UP_TO_1_2, "12.1" },
+  ["1.1-rev2"] = { UP_TO_1_2, "12.2" },
+  ["1.2-rev0"] = { UP_TO_1_2, "12.3.0" }, ["1.2-rev1"] = { UP_TO_1_2, "12.3.1" },
   ["1.3-rev0"] = { V1_3_REV0, "13.0.0" }, ["1.3-rev1"] = { V1_3_REV1, "13.0.1" },
   ["1.3-rev2"] = { V1_3_REV1, "13.1" },
 }

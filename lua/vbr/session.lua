@@ -14,7 +14,6 @@
 -- server text steers a request path or a decision.
 -- @module vbr.session
 
-local core = require "vbr.core"
 local json = require "vbr.json"
 local model = require "vbr.model"
 local answer = require "vbr.answer"
@@ -69,14 +68,15 @@ function session.problem(value)
 end
 
 -- Session data is for reading and printing, never sent back: its texts
--- (a result message may echo the password) are scrubbed of every open
--- client's secrets, in place.
-local function scrub(value)
+-- (a result message may echo the password) are scrubbed of the secrets of
+-- the client whose server sent them, in place (that server was sent no
+-- other client's).
+local function scrub(handle, value)
   for key, member in pairs(value) do
     if type(member) == "string" then
-      value[key] = core.scrub(member)
+      value[key] = handle:scrub(member)
     elseif type(member) == "table" and member ~= json.null then
-      scrub(member)
+      scrub(handle, member)
     end
   end
   return value
@@ -87,7 +87,7 @@ local function fill(self, value)
   for key in pairs(self) do
     if key ~= "client" then self[key] = nil end
   end
-  for key, member in pairs(scrub(value)) do
+  for key, member in pairs(scrub(self.client.core, value)) do
     if Session[key] == nil and key ~= "client" then self[key] = member end
   end
   if self.jobId == nil then self.jobId = value.activityId end
@@ -223,7 +223,7 @@ function Session:logs()
   if not value then return nil, err end
   local why = log_problem(value)
   if why then return nil, answer.unexpected(client, "GET", path, why) end
-  return value.records and scrub(value.records) or json.array()
+  return value.records and scrub(client.core, value.records) or json.array()
 end
 
 --- Asks the server to stop the session (it answers with no session, so the
