@@ -4,9 +4,10 @@
 --
 --   lua5.4 bench/fleet.lua INVENTORY COUNT CONCURRENCY multi|blocking
 --
--- seconds: wall time of the audit; hwm_kb: peak RSS (VmHWM); fds: the most
--- file descriptors open when a server finished; audited: servers with a
--- verdict (the others could not be audited: a failed row).
+-- seconds: wall time of the audit; cpu: the CPU seconds this process used
+-- meanwhile (user and system); hwm_kb: peak RSS (VmHWM); fds: the most file
+-- descriptors open when a server finished; audited: servers with a verdict
+-- (the others could not be audited: a failed row).
 local inventory = require "vbr.inventory"
 local fleet = require "vbr.fleet"
 local core = require "vbr.core"
@@ -45,16 +46,16 @@ end
 
 local f = assert(fleet.open(inv, { transport = transport }))
 local fds, seen = 0, 0
-local started = core.monotonic()
+local started, cpu_started = core.monotonic(), os.clock()
 local report = assert(f:audit { concurrency = concurrency, deadline = 120,
   on_result = function()
     seen = seen + 1
     if seen % 10 == 1 then fds = math.max(fds, open_fds()) end
   end })
-local seconds = core.monotonic() - started
+local seconds, cpu = core.monotonic() - started, os.clock() - cpu_started
 local audited = 0
 for _, server in ipairs(report.servers) do
   if not server.error then audited = audited + 1 end
 end
-print(string.format("servers=%d seconds=%.3f hwm_kb=%d fds=%d audited=%d", count, seconds,
-  hwm_kb(), fds, audited))
+print(string.format("servers=%d seconds=%.3f cpu=%.3f hwm_kb=%d fds=%d audited=%d", count,
+  seconds, cpu, hwm_kb(), fds, audited))

@@ -181,7 +181,8 @@ for _, line in ipairs(lines("fleet.txt")) do
   if f[2] == "audit" then
     local key = f[3] .. "|" .. f[4] .. "|" .. f[5]
     local row = fleet.audit[key] or { n = tonumber(f[3]), c = tonumber(f[4]), transport = f[5],
-                                      seconds = {}, hwm = {}, fds = {}, requests = {} }
+                                      seconds = {}, hwm = {}, fds = {}, requests = {},
+                                      cpu = {}, sim_cpu = {} }
     fleet.audit[key] = row
     local values = {}
     for k, v in f[6]:gmatch("([%w_]+)=([%d.]+)") do values[k] = tonumber(v) end
@@ -189,7 +190,13 @@ for _, line in ipairs(lines("fleet.txt")) do
     row.hwm[#row.hwm + 1] = values.hwm_kb
     row.fds[#row.fds + 1] = values.fds
     row.requests[#row.requests + 1] = values.requests
+    row.cpu[#row.cpu + 1] = values.cpu
+    row.sim_cpu[#row.sim_cpu + 1] = values.sim_cpu
     row.latency = values.latency_ms / 1000
+    if values.load then
+      fleet.load_low = math.min(fleet.load_low or math.huge, values.load)
+      fleet.load_high = math.max(fleet.load_high or 0, values.load)
+    end
   elseif f[2] == "callgrind" then
     fleet.callgrind[tonumber(f[3])] = tonumber(f[4])
   end
@@ -209,8 +216,9 @@ if big then
   ideal = big.rt * big.latency * math.ceil(big.n / big.c)
   say(format("Fleet: an audit of a simulated fleet, every answer %d ms late (bench/fleet; "
     .. "median of %d runs)", big.latency * 1000, #big.seconds))
-  local F = "%-62s %8s %9s %11s %5s"
-  say(format(F, "  audit (round trips per server)", "seconds", "vs ideal", "peak RSS", "fds"))
+  local F = "%-50s %8s %9s %11s %5s %7s %7s"
+  say(format(F, "  audit (round trips per server)", "seconds", "vs ideal", "peak RSS", "fds",
+    "CPU", "sim CPU"))
   for _, row in ipairs { big, small, serial } do
     if row then
       local s = median(row.seconds)
@@ -220,8 +228,14 @@ if big then
         or format("%d at a time", row.c)
       say(format(F, format("  %s servers, %s (%.1f)", thousands(row.n), how, rt),
         format("%.2f", s), row.transport == "blocking" and "-" or ratio(s / row_ideal),
-        thousands(median(row.hwm)) .. " kB", median(row.fds)))
+        thousands(median(row.hwm)) .. " kB", median(row.fds),
+        #row.cpu > 0 and format("%.2f", median(row.cpu)) or "",
+        #row.sim_cpu > 0 and format("%.2f", median(row.sim_cpu)) or ""))
     end
+  end
+  if fleet.load_low then
+    say(format("  CPU: seconds of the client and of the simulator's worker during the audit; "
+      .. "load average before each: %.2f to %.2f", fleet.load_low, fleet.load_high))
   end
   vs_ideal = median(big.seconds) / ideal
   if serial then vs_serial = median(serial.seconds) * (big.n / serial.n) / median(big.seconds) end
