@@ -150,6 +150,10 @@ function Instance:error_log()
   return read(self.prefix .. "/logs/error.log") or ""
 end
 
+function Instance:access_log()
+  return read(self.prefix .. "/logs/access.log") or ""
+end
+
 -- Stops nginx by its pid (and waits for it), removes the prefix.
 function Instance:stop()
   if self.stopped then return end
