@@ -285,12 +285,13 @@ static size_t match_at(matcher *m, size_t s)
 static size_t scrub_form(char *text, size_t *len, const unsigned char *form,
                          size_t n)
 {
-    /* on the stack, not zeroed: match_at resets what it reads, and it
-     * holds text positions, never secret bytes (nothing to wipe) */
+    /* on the stack: it holds text positions, never secret bytes (nothing
+     * to wipe, no allocation per form) */
     matcher mm, *m = &mm;
     size_t s = 0, found = 0;
     if (n < VBR_MIN_SECRET || n > *len)   /* no encoding is shorter */
         return 0;
+    memset(m, 0, sizeof *m);
     m->secret = form;
     m->n = n;
     m->text = text;
