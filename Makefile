@@ -117,7 +117,8 @@ FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
 fuzz_sources_engine    := fuzz/engine.c src/buf.c src/json.c src/text.c
 fuzz_sources_text      := fuzz/text.c src/text.c src/buf.c
 fuzz_sources_transport := fuzz/transport.c src/buf.c
-fuzz_sources_response  := fuzz/response.c $(SOURCES)
+# the easy transport faked (fuzz/response.c: c:call answered from the input)
+fuzz_sources_response  := fuzz/response.c $(filter-out src/transport_curl.c,$(SOURCES))
 fuzz_sources_options   := fuzz/options.c $(SOURCES)
 # libcurl's multi handle and the easy transport faked (fuzz/multi.c)
 fuzz_sources_multi     := fuzz/multi.c $(filter-out src/transport_curl.c,$(SOURCES))

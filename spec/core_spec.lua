@@ -886,6 +886,20 @@ describe("vbr.core", function()
       c:close()
     end)
 
+    it("c:call answers with the decoded value and the status, as c:request's json", function()
+      local c = client()
+      local value, status = c:call("GET", "/api/v1/serverInfo")
+      assert.equal(200, status)
+      assert.same(assert(c:request("GET", "/api/v1/serverInfo")).json, value)
+      assert.has_error(function() c:call("GET", "/api/v1/serverInfo", { decode = false }) end,
+        "vbr: c:call always decodes (decode = false is c:request's)")
+      local none, err = c:call("GET", "/api/v1/sessions/not-a-session")
+      assert.is_nil(none)
+      assert.is_string(err.kind)
+      c:close()
+      assert.has_error(function() c:call("GET", "/api/v1/serverInfo") end, "vbr: client is closed")
+    end)
+
     it("logs in lazily on the first call, with a password function or file", function()
       local calls = 0
       local c = client { password = function()

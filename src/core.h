@@ -46,6 +46,8 @@ typedef struct client {
     char *password_file;       /* PW_FILE */
     int password_ref;          /* PW_FUNCTION: registry reference */
     char *username;
+    vbr_job *blocking;         /* the job of the blocking call in progress,
+                                * owned here so that a raise cannot leak it */
 } client;
 
 static inline int core_client_closed(const client *c)

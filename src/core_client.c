@@ -1,8 +1,9 @@
 /*
  * core_client.c - the client object (core.new, close, tostring, stats), its
  * requests driven to their end with the blocking libcurl transport
- * (c:request, c:login, c:logout), and what they share with the step API:
- * call arguments, jobs and response tables.
+ * (c:request, c:call, c:login, c:logout: the job of the one in progress is
+ * the client's, c->blocking), and what they share with the step API: call
+ * arguments, jobs and response tables.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ client *core_check_client(lua_State *L, int open)
 /* Also frees a client that was not fully built (core.new raised). */
 static void close_client(client *c)
 {
+    vbr_job_free(c->blocking);   /* left by a call that raised */
+    c->blocking = NULL;
     if (c->engine != NULL) {
         vbr_engine_close(c->engine);
         vbr_engine_release(c->engine);
@@ -450,39 +453,58 @@ const vbr_step *core_answer_at_once(vbr_job *job, const vbr_step *s)
     return s;
 }
 
+/* The job of a blocking call, held by the client rather than by a job
+ * userdata (whose collection costs more than the rest of the binding's
+ * work); a call of the password function's own is no leftover
+ * (core_host.c sets the caller's aside meanwhile). */
+static vbr_job *begin_blocking(lua_State *L, client *c, vbr_job_kind kind,
+                               const vbr_call *a)
+{
+    vbr_job_free(c->blocking);   /* left by a call that raised */
+    c->blocking = vbr_job_new(c->engine, kind, a);
+    if (c->blocking == NULL)
+        core_raise_error(L, "vbr: out of memory");
+    return c->blocking;
+}
+
+static void end_blocking(client *c)
+{
+    vbr_job_free(c->blocking);
+    c->blocking = NULL;
+}
+
 /* A Ctrl-C in "raise" mode: the job is dropped (as a step driver may drop
  * one) and core.interrupt.ERROR raised; the response r points into the
  * transport, so nothing else is held. */
-static void stop_if_interrupted(lua_State *L, job_box *jb)
+static void stop_if_interrupted(lua_State *L, client *c)
 {
     if (!vbr_interrupt_owed())
         return;
-    vbr_job_free(jb->job);
-    jb->job = NULL;
+    end_blocking(c);
     vbr_interrupt_check(L);
 }
 
 /* Drive a job to its end with the libcurl transport. */
-static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
+static const vbr_step *run_job(lua_State *L, client *c, vbr_job *job,
                                vbr_response *r)
 {
-    const vbr_step *s = vbr_job_next(jb->job, NULL);
+    const vbr_step *s = vbr_job_next(job, NULL);
     for (;;) {
-        s = core_answer_at_once(jb->job, s);
+        s = core_answer_at_once(job, s);
         if (s == NULL || (s->action != VBR_SEND && s->action != VBR_SLEEP))
             break;
         if (s->action == VBR_SLEEP) {
             core_sleep_seconds(s->seconds);
-            stop_if_interrupted(L, jb);
-            s = vbr_job_next(jb->job, NULL);
+            stop_if_interrupted(L, c);
+            s = vbr_job_next(job, NULL);
         } else if (c->curl != NULL) {
             int token_answer = s->purpose == VBR_FOR_LOGIN ||
                                s->purpose == VBR_FOR_REFRESH;
             vbr_curl_perform(c->curl, s, r);   /* aborted by a Ctrl-C */
             if (token_answer && vbr_interrupt_owed())
                 vbr_curl_wipe_body(c->curl);   /* not read by the engine then */
-            stop_if_interrupted(L, jb);
-            s = vbr_job_next(jb->job, r);
+            stop_if_interrupted(L, c);
+            s = vbr_job_next(job, r);
             /* read by the engine, not needed again (a callback inside
              * vbr_job_next may have closed the client: freed, wiped) */
             if (token_answer && c->curl != NULL)
@@ -492,7 +514,7 @@ static const vbr_step *run_job(lua_State *L, client *c, job_box *jb,
              * fails the job whatever the answer */
             memset(r, 0, sizeof *r);
             r->error = VBR_TE_OTHER;
-            s = vbr_job_next(jb->job, r);
+            s = vbr_job_next(job, r);
         }
     }
     if (s == NULL)
@@ -555,18 +577,78 @@ int core_push_response(lua_State *L, const vbr_response *r,
     return 1;
 }
 
+/* The answer as vbr's Client:request gives it: decoded whatever its content
+ * type (true for an empty body), and the status; or a decode error (the
+ * wording of the core's for a JSON type) and 0. */
+static int push_answer(lua_State *L, const vbr_response *r,
+                       const char *method, const char *path)
+{
+    char why[128];
+    if (r->body_len == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (vbr_json_push(L, r->body, r->body_len, why, sizeof why))
+        return 1;
+    if (is_json_type(r->content_type)) {
+        lua_pushfstring(L, "invalid JSON in the response: %s", why);
+        core_push_error_fields(L, "decode", r->status, NULL,
+                               lua_tostring(L, -1), method, path, 0, 0);
+    } else {
+        lua_pushfstring(L, "the answer is not valid JSON (%s)", why);
+        core_push_error_fields(L, "decode", r->status, NULL,
+                               lua_tostring(L, -1), method, path, 0, 0);
+        /* a body that claimed no JSON type: nothing said either way */
+        lua_pushnil(L);
+        lua_setfield(L, -2, "retryable");
+        lua_pushnil(L);
+        lua_setfield(L, -2, "outcome_unknown");
+    }
+    lua_replace(L, -2);
+    return 0;
+}
+
+/* c:call(method, path [, opts]) -> value, status | nil, err: a request and
+ * its decoded answer (push_answer) in one call, the way vbr's
+ * Client:request wants them: no response table, no body string. */
+static int client_call(lua_State *L)
+{
+    client *c = check_blocking_client(L);
+    vbr_call a;
+    vbr_response r;
+    const vbr_step *s;
+    int n, decode;
+    core_check_call(L, 2, &a, &decode);
+    if (!decode)
+        core_raise_error(L, "vbr: c:call always decodes (decode = false is "
+                            "c:request's)");
+    s = run_job(L, c, begin_blocking(L, c, VBR_JOB_CALL, &a), &r);
+    if (s->action == VBR_FAIL) {
+        lua_pushnil(L);
+        core_push_error(L, c, s->error);
+        n = 2;
+    } else if (push_answer(L, s->response, a.method, a.path)) {
+        lua_pushinteger(L, s->response->status);
+        n = 2;
+    } else {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        n = 2;
+    }
+    end_blocking(c);
+    return n;
+}
+
 /* c:request(method, path [, opts]) -> res | nil, err */
 static int client_request(lua_State *L)
 {
     client *c = check_blocking_client(L);
     vbr_call a;
     vbr_response r;
-    job_box *jb;
     const vbr_step *s;
     int n, decode;
     core_check_call(L, 2, &a, &decode);
-    jb = core_new_job(L, c, VBR_JOB_CALL, &a);
-    s = run_job(L, c, jb, &r);
+    s = run_job(L, c, begin_blocking(L, c, VBR_JOB_CALL, &a), &r);
     if (s->action == VBR_FAIL) {
         lua_pushnil(L);
         core_push_error(L, c, s->error);
@@ -578,8 +660,7 @@ static int client_request(lua_State *L)
         lua_insert(L, -2);
         n = 2;
     }
-    vbr_job_free(jb->job);
-    jb->job = NULL;
+    end_blocking(c);
     return n;
 }
 
@@ -587,8 +668,7 @@ static int auth_job(lua_State *L, vbr_job_kind kind)
 {
     client *c = check_blocking_client(L);
     vbr_response r;
-    job_box *jb = core_new_job(L, c, kind, NULL);
-    const vbr_step *s = run_job(L, c, jb, &r);
+    const vbr_step *s = run_job(L, c, begin_blocking(L, c, kind, NULL), &r);
     int ok = s->action == VBR_DONE;
     if (ok)
         lua_pushboolean(L, 1);
@@ -596,8 +676,7 @@ static int auth_job(lua_State *L, vbr_job_kind kind)
         lua_pushnil(L);
         core_push_error(L, c, s->error);
     }
-    vbr_job_free(jb->job);
-    jb->job = NULL;
+    end_blocking(c);
     return ok ? 1 : 2;
 }
 
@@ -617,6 +696,7 @@ static int client_logout(lua_State *L)
 const luaL_Reg core_client_methods[] = {
     {"request", client_request},
     {"scrub", core_client_scrub},
+    {"call", client_call},
     {"login", client_login},
     {"logout", client_logout},
     {"close", core_client_close},

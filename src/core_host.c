@@ -52,6 +52,7 @@ static char *host_password(void *ud, const char **why)
 {
     client *c = ud;
     lua_State *L = c->L;
+    vbr_job *outer;
     char *pw = NULL;
     switch (c->pw_source) {
     case PW_STRING:
@@ -61,6 +62,11 @@ static char *host_password(void *ud, const char **why)
         pw = read_password_file(c->password_file, why);
         break;
     case PW_FUNCTION:
+        /* the job asking is a blocking call's, whose caller is still on
+         * the C stack: set aside, so that a blocking call of the
+         * function's own (or a close) takes it for no leftover */
+        outer = c->blocking;
+        c->blocking = NULL;
         lua_rawgeti(L, LUA_REGISTRYINDEX, c->password_ref);
         if (lua_pcall(L, 0, 1, 0) != 0) {
             *why = "the password function raised an error";
@@ -76,6 +82,8 @@ static char *host_password(void *ud, const char **why)
         }
         lua_pop(L, 1);
         c->L = L;
+        vbr_job_free(c->blocking);   /* the function's own call raised */
+        c->blocking = outer;
         break;
     case PW_NONE:
     default:

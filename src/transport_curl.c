@@ -17,10 +17,19 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 
+/* The header lines of a request: the step's, User-Agent, and the two that
+ * keep libcurl from adding its own. */
+#define MAX_LINES (VBR_MAX_HEADERS + 3)
+
 struct vbr_curl {
     CURL *easy;
     CURLSH *share;         /* its own connection cache, in a multi handle */
+    /* libcurl only reads the header list: the nodes and their lines are
+     * ours, made anew for each request without an allocation, and wiped
+     * once it is done (the Authorization line) */
     struct curl_slist *headers;
+    struct curl_slist header_nodes[MAX_LINES];
+    vbr_buf header_lines;  /* "Name: value\0" each */
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
     int (*stop)(void);     /* vbr_curl_options.stop */
     size_t max_body;       /* of the step in progress */
@@ -149,7 +158,9 @@ static void capture(const char *line, size_t n, const char *name,
     end = v + k;
     while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    snprintf(out, outlen, "%.*s", (int)(end - v), v);
+    k = (size_t)(end - v) < outlen ? (size_t)(end - v) : outlen - 1;
+    memcpy(out, v, k);   /* cut to the room, as snprintf would */
+    out[k] = '\0';
 }
 
 static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
@@ -162,9 +173,21 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
         t->answered = 1;
         return n;
     }
-    capture(line, n, "Content-Type", t->content_type, sizeof t->content_type);
-    capture(line, n, "Retry-After", t->retry_after, sizeof t->retry_after);
-    capture(line, n, "Location", t->location, sizeof t->location);
+    /* by the first letter: one name compared per line, not three */
+    switch (n > 0 ? line[0] | 0x20 : 0) {
+    case 'c':
+        capture(line, n, "Content-Type", t->content_type,
+                sizeof t->content_type);
+        break;
+    case 'r':
+        capture(line, n, "Retry-After", t->retry_after, sizeof t->retry_after);
+        break;
+    case 'l':
+        capture(line, n, "Location", t->location, sizeof t->location);
+        break;
+    default:
+        break;
+    }
     return n;
 }
 
@@ -262,10 +285,7 @@ fail:
 
 static void free_headers(vbr_curl *t)
 {
-    struct curl_slist *h;
-    for (h = t->headers; h != NULL; h = h->next)
-        vbr_wipe(h->data, strlen(h->data));   /* Authorization */
-    curl_slist_free_all(t->headers);
+    vbr_buf_clear(&t->header_lines);   /* Authorization */
     t->headers = NULL;
 }
 
@@ -282,7 +302,7 @@ void vbr_curl_free(vbr_curl *t)
         curl_easy_cleanup(t->easy);     /* leaves a multi handle first */
     if (t->share != NULL)
         curl_share_cleanup(t->share);   /* closes its connection */
-    free_headers(t);
+    vbr_buf_free(&t->header_lines);
     vbr_buf_free(&t->body);
     free(t->user_agent);
     free(t);
@@ -387,13 +407,35 @@ static int set_method(vbr_curl *t, const vbr_step *s)
     return bad;
 }
 
-static int append_header(vbr_curl *t, const char *line)
+/* One header line, "name: value" (value NULL: name is the whole line). */
+static int add_line(vbr_curl *t, size_t *nlines, const char *name,
+                    const char *value)
 {
-    struct curl_slist *grown = curl_slist_append(t->headers, line);
-    if (grown == NULL)
+    vbr_buf *b = &t->header_lines;
+    if (*nlines == MAX_LINES ||
+        vbr_buf_adds(b, name) ||
+        (value != NULL && (vbr_buf_add(b, ": ", 2) || vbr_buf_adds(b, value))) ||
+        vbr_buf_add(b, "", 1))
         return 1;
-    t->headers = grown;
+    (*nlines)++;
     return 0;
+}
+
+/* Links the nlines lines of header_lines into the list (once they are all
+ * written: the buffer may move while it grows). */
+static void link_lines(vbr_curl *t, size_t nlines)
+{
+    char *line = t->header_lines.data;
+    size_t i;
+    t->headers = NULL;
+    for (i = 0; i < nlines; i++) {
+        t->header_nodes[i].data = line;
+        t->header_nodes[i].next = i + 1 < nlines ? &t->header_nodes[i + 1]
+                                                 : NULL;
+        line += strlen(line) + 1;
+    }
+    if (nlines > 0)
+        t->headers = &t->header_nodes[0];
 }
 
 static int has_header(const vbr_step *s, const char *name)
@@ -407,7 +449,7 @@ static int has_header(const vbr_step *s, const char *name)
 
 int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
 {
-    size_t i;
+    size_t i, nlines = 0;
     int bad = 0;
 
     memset(out, 0, sizeof *out);
@@ -421,29 +463,24 @@ int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
     t->location[0] = '\0';
 
     free_headers(t);
-    t->request_bound = 2 * strlen(s->url) + 512;
-    for (i = 0; i < s->nheaders && !bad; i++) {
-        vbr_buf line = {NULL, 0, 0};
-        bad = vbr_buf_adds(&line, s->headers[i].name) ||
-              vbr_buf_adds(&line, ": ") ||
-              vbr_buf_adds(&line, s->headers[i].value) ||
-              append_header(t, line.data);
-        t->request_bound += line.len + 2;
-        vbr_buf_free(&line);   /* wipes: it may be the Authorization line */
-    }
+    for (i = 0; i < s->nheaders && !bad; i++)
+        bad = add_line(t, &nlines, s->headers[i].name, s->headers[i].value);
     /* no "Expect: 100-continue" round trip for larger bodies, and no
      * Content-Type invented by libcurl for a POST without a body; a GET,
      * DELETE or HEAD (no body sent, see set_method) gets neither anyway,
      * and every custom header costs libcurl a scan per header it adds */
-    if (t->user_agent != NULL && !has_header(s, "User-Agent")) {
-        bad = bad || append_header(t, t->user_agent);
-        t->request_bound += strlen(t->user_agent) + 2;
-    }
+    if (t->user_agent != NULL && !has_header(s, "User-Agent"))
+        bad = bad || add_line(t, &nlines, t->user_agent, NULL);
     if (sends_body(s)) {
-        bad = bad || append_header(t, "Expect:");
+        bad = bad || add_line(t, &nlines, "Expect:", NULL);
         if (!has_header(s, "Content-Type"))
-            bad = bad || append_header(t, "Content-Type:");
+            bad = bad || add_line(t, &nlines, "Content-Type:", NULL);
     }
+    /* each line goes out with CRLF instead of its NUL */
+    t->request_bound = 2 * strlen(s->url) + 512 + t->header_lines.len +
+                       nlines;
+    if (!bad)
+        link_lines(t, nlines);
     bad = bad || set_method(t, s);
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_URL, s->url) != CURLE_OK;
     bad = bad || curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers)

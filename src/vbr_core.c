@@ -6,8 +6,17 @@
  *   local res, err = c:request("GET", "/api/v1/configBackup", { query = {...} })
  *
  * A JSON answer is decoded into res.json (json.c: vbr.json's tables), unless
- * the options say decode = false (the Lua layer decodes the body itself).
- * core.json_decode(text) is that decoder (vbr.json.decode).
+ * the options say decode = false (a transport of the Lua layer's, which
+ * decodes the body itself).  core.json_decode(text) is that decoder
+ * (vbr.json.decode).
+ *
+ *   local value, status = c:call("GET", "/api/v1/configBackup")
+ *
+ * is the request as vbr's Client:request wants it, and the one way the Lua
+ * layer uses the core's own libcurl transport: the answer decoded whatever
+ * its content type (true for an empty body) and the status, or nil, err (a
+ * decode error worded as c:request's); no response table, no body string.
+ * c:request stays the core's general call (status, content type, body).
  *
  * Misuse (wrong types, unknown options, a closed client) raises; network,
  * TLS, HTTP, API, auth and decode failures return nil, err where err is a

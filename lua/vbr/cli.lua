@@ -224,7 +224,9 @@ local function trace_requests(ctx, client)
       local response, err = call(method, path, options)
       local outcome
       if response then
-        outcome = type(response) == "table" and tostring(response.status or "ok") or "ok"
+        -- c:call answers with the decoded value and the status
+        outcome = type(err) == "number" and tostring(err)
+          or type(response) == "table" and tostring(response.status or "ok") or "ok"
       elseif type(err) == "table" and err.status and err.status ~= 0 then
         outcome = tostring(err.status) .. " (" .. tostring(err.kind) .. ")"
       else
@@ -237,6 +239,8 @@ local function trace_requests(ctx, client)
   end
   proxy.request = traced(function(method, path) return method .. " " .. path end,
     function(method, path, options) return handle:request(method, path, options) end)
+  proxy.call = traced(function(method, path) return method .. " " .. path end,
+    function(method, path, options) return handle:call(method, path, options) end)
   proxy.login = traced(function() return "POST /api/oauth2/token (log in)" end,
     function() return handle:login() end)
   proxy.logout = traced(function() return "POST /api/oauth2/logout" end,

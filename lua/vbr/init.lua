@@ -94,15 +94,27 @@ local is_json_type = core.is_json_type
 -- @return the decoded answer (`true` when the server sent no body), or
 --   `nil, err`
 function Client:request(method, path, options)
-  local body
-  if options and options.body ~= nil then
-    local text, why = json.encode(options.body)
-    if not text then error("vbr: cannot encode the request body: " .. why, 2) end
-    body = text
+  local transport, core_options = self.transport, nil
+  if options then
+    local body = options.body
+    if body ~= nil then
+      local text, why = json.encode(body)
+      if not text then error("vbr: cannot encode the request body: " .. why, 2) end
+      body = text
+    end
+    core_options = { query = options.query, body = body }
+  end
+  if not transport then
+    -- the core's libcurl transport: request and decoding in one C call
+    -- (c:call, the one way to it; the same decoder and error wording as below)
+    local value, err = self.core:call(method, path, core_options)
+    if value == nil then return nil, err end
+    return value
   end
   -- decode = false: the answer is decoded once, here, with vbr.json
-  local response, err = (self.transport or self.core):request(method, path,
-    { query = options and options.query, body = body, decode = false })
+  local response, err = transport:request(method, path,
+    { query = core_options and core_options.query, body = core_options and core_options.body,
+      decode = false })
   if not response then return nil, err end
   if response.body == nil or response.body == "" then return true end
   local value, why = json.decode(response.body)
