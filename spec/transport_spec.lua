@@ -185,7 +185,11 @@ for _, transport in ipairs(TRANSPORTS) do
       sim:fault { kind = "delay", ms = 3000, method = "GET", path = "/api/v1/serverInfo" }
       local r = t.request("GET", "/api/v1/serverInfo")
       assert.is_nil(r.err)
-      assert.equal(2, count("GET /api/v1/serverInfo"))
+      -- resent after the timeout; once more if that attempt also outlasted
+      -- the 2 s (a loaded machine, under valgrind), never past the attempts
+      local gets = count("GET /api/v1/serverInfo")
+      assert.is_true(gets >= 2 and gets <= conformance.OPTIONS.retry.attempts,
+        gets .. " GETs for one request")
       sim:fault { kind = "delay", ms = 3000, method = "POST", path = "/api/v1/configBackup/backup" }
       r = t.request("POST", "/api/v1/configBackup/backup")
       assert.equal("timeout", r.err.kind)
