@@ -153,15 +153,32 @@ describe("hostile input", function()
       s:fault(rule)
     end
 
-    it("1 MB username or password: refused by the server (413), nothing else sent", function()
+    it("a username or password over 1024 bytes: refused up front, nothing sent", function()
       for _, field in ipairs { "username", "password" } do
         s:reset()
-        local client, err = connect { [field] = ("\r\n&="):rep(MB / 4) }
-        assert.is_nil(client)
-        assert.equal("auth", err.kind)
-        assert.equal(413, err.status)
-        assert.is_true(s:counters().total <= 1)   -- nginx refuses before counting
+        assert.has_error(function() connect { [field] = ("\r\n&="):rep(MB / 4) } end,
+          "vbr: option '" .. field .. "' must be at most 1024 bytes long")
+        assert.equal(0, s:counters().total)
       end
+      -- 1024 bytes are still sent (and refused by the server as a wrong login)
+      local client, err = connect { password = ("p"):rep(1024) }
+      assert.is_nil(client)
+      assert.equal("auth", err.kind)
+      -- a password function or file past the bound: refused, not sent
+      s:reset()
+      client, err = connect { password = function() return ("p"):rep(1025) end }
+      assert.is_nil(client)
+      assert.matches("returned more than 1024 bytes", err.message, 1, true)
+      local file = os.tmpname()
+      local f = assert(io.open(file, "w"))
+      f:write(("p"):rep(1025))
+      f:close()
+      client, err = vbr.connect { url = s.url, ca_file = s.ca_file, username = "admin",
+                                  password_file = file }
+      os.remove(file)
+      assert.is_nil(client)
+      assert.matches("password_file is longer than 1024 bytes", err.message, 1, true)
+      assert.equal(0, s:counters().total)
     end)
 
     it("1 MB user agent, URL or CA file: refused up front, naming the option", function()

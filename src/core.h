@@ -61,6 +61,13 @@ typedef struct job_box {
     int decode;                /* res.json for a JSON answer */
 } job_box;
 
+/* The longest username and password accepted, from any source: far above
+ * what Windows allows (256 characters), and a bound on the cost of
+ * scrubbing a password from a text (text.c walks it at each candidate). */
+#define CORE_MAX_CREDENTIAL 1024
+#define CORE_STR_(x) #x
+#define CORE_STR(x) CORE_STR_(x)      /* a number as a string literal */
+
 /* core_error.c */
 VBR_NORETURN void core_raise_error(lua_State *L, const char *fmt, ...);
 void core_set_string(lua_State *L, const char *name, const char *value);

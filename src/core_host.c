@@ -10,14 +10,12 @@
 #include "core.h"
 #include "json.h"
 
-#define MAX_PASSWORD_FILE 4096
-
 /* ---------------------------------------------------------------- password */
 
 /* The password in a file (a final line break dropped), or NULL with *why. */
 static char *read_password_file(const char *path, const char **why)
 {
-    char buf[MAX_PASSWORD_FILE + 2];
+    char buf[CORE_MAX_CREDENTIAL + 2];
     size_t n;
     char *pw = NULL;
     FILE *f = fopen(path, "rb");
@@ -25,12 +23,12 @@ static char *read_password_file(const char *path, const char **why)
         *why = "cannot read password_file";
         return NULL;
     }
-    n = fread(buf, 1, MAX_PASSWORD_FILE + 1, f);
+    n = fread(buf, 1, CORE_MAX_CREDENTIAL + 1, f);
     fclose(f);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
-    if (n > MAX_PASSWORD_FILE)
-        *why = "password_file is longer than 4096 bytes";
+    if (n > CORE_MAX_CREDENTIAL)
+        *why = "password_file is longer than " CORE_STR(CORE_MAX_CREDENTIAL) " bytes";
     else if (memchr(buf, '\0', n) != NULL)
         *why = "password_file holds a NUL byte";
     else
@@ -77,6 +75,9 @@ static char *host_password(void *ud, const char **why)
             const char *s = lua_tolstring(L, -1, &n);
             if (memchr(s, '\0', n) != NULL)   /* refused as the option is */
                 *why = "the password function returned a string with NUL";
+            else if (n > CORE_MAX_CREDENTIAL)
+                *why = "the password function returned more "
+                       "than " CORE_STR(CORE_MAX_CREDENTIAL) " bytes";
             else
                 pw = vbr_strndup(s, n);
         }

@@ -8,7 +8,7 @@
 #include "core.h"
 
 #define DEFAULT_PORT 9419
-#define MAX_OPTION_LENGTH 8192      /* string options but username, password */
+#define MAX_OPTION_LENGTH 8192      /* string options but the credentials */
 
 
 static VBR_NORETURN void opt_error(lua_State *L, const char *name,
@@ -35,9 +35,9 @@ static const char *opt_string(lua_State *L, const char *name)
         core_raise_error(L, "vbr: option '%s' must not contain %s", name,
                     form_encoded ? "NUL" : "CR, LF or NUL");
     /* libcurl refuses longer URLs and headers as "out of memory" */
-    if (!form_encoded && len > MAX_OPTION_LENGTH)
+    if (len > (form_encoded ? CORE_MAX_CREDENTIAL : MAX_OPTION_LENGTH))
         core_raise_error(L, "vbr: option '%s' must be at most %d bytes long",
-                    name, MAX_OPTION_LENGTH);
+                    name, form_encoded ? CORE_MAX_CREDENTIAL : MAX_OPTION_LENGTH);
     return s;
 }
 

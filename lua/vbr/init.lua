@@ -218,12 +218,12 @@ function Client:__tostring()
   return tostring(self.core)
 end
 
--- An error of kind invalid when options[name] names a file that cannot be read.
 --- Connects to a server and logs in.
 -- @tparam table options `url` (`https://host[:port]`, port 9419 by
 --   default), `username`, `password` (a string or a function returning it)
---   or `password_file`, `api_version` (default `"auto"`: the newest both
---   sides speak, found at login; or a revision such as `"1.3-rev1"`, see
+--   or `password_file` (username and password: at most 1024 bytes each),
+--   `api_version` (default `"auto"`: the newest both sides speak, found at
+--   login; or a revision such as `"1.3-rev1"`, see
 --   `configbackup:older_revision`), `ca_file`, `ca_path`, `pinned_public_key`,
 --   `insecure`, `connect_timeout`, `timeout`, `retry`, `max_response_size`,
 --   `user_agent`; inside nginx `nginx = { location =, shared_dict = }` (or
