@@ -608,60 +608,49 @@ static int push_answer(lua_State *L, const vbr_response *r,
     return 0;
 }
 
-/* c:call(method, path [, opts]) -> value, status | nil, err: a request and
- * its decoded answer (push_answer) in one call, the way vbr's
- * Client:request wants them: no response table, no body string. */
-static int client_call(lua_State *L)
+/* A blocking request. as_value: the answer decoded (push_answer) and its
+ * status, the way vbr's Client:request wants them (c:call: no response
+ * table, no body string); else the response table (c:request). */
+static int blocking_request(lua_State *L, int as_value)
 {
     client *c = check_blocking_client(L);
     vbr_call a;
     vbr_response r;
     const vbr_step *s;
-    int n, decode;
+    int n = 2, decode;
     core_check_call(L, 2, &a, &decode);
-    if (!decode)
+    if (as_value && !decode)
         core_raise_error(L, "vbr: c:call always decodes (decode = false is "
                             "c:request's)");
     s = run_job(L, c, begin_blocking(L, c, VBR_JOB_CALL, &a), &r);
     if (s->action == VBR_FAIL) {
         lua_pushnil(L);
         core_push_error(L, c, s->error);
-        n = 2;
-    } else if (push_answer(L, s->response, a.method, a.path)) {
-        lua_pushinteger(L, s->response->status);
-        n = 2;
+    } else if (as_value ? push_answer(L, s->response, a.method, a.path)
+                        : core_push_response(L, s->response, a.method, a.path,
+                                             decode)) {
+        if (as_value)
+            lua_pushinteger(L, s->response->status);
+        else
+            n = 1;
     } else {
         lua_pushnil(L);
         lua_insert(L, -2);
-        n = 2;
     }
     end_blocking(c);
     return n;
 }
 
+/* c:call(method, path [, opts]) -> value, status | nil, err */
+static int client_call(lua_State *L)
+{
+    return blocking_request(L, 1);
+}
+
 /* c:request(method, path [, opts]) -> res | nil, err */
 static int client_request(lua_State *L)
 {
-    client *c = check_blocking_client(L);
-    vbr_call a;
-    vbr_response r;
-    const vbr_step *s;
-    int n, decode;
-    core_check_call(L, 2, &a, &decode);
-    s = run_job(L, c, begin_blocking(L, c, VBR_JOB_CALL, &a), &r);
-    if (s->action == VBR_FAIL) {
-        lua_pushnil(L);
-        core_push_error(L, c, s->error);
-        n = 2;
-    } else if (core_push_response(L, s->response, a.method, a.path, decode)) {
-        n = 1;
-    } else {
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        n = 2;
-    }
-    end_blocking(c);
-    return n;
+    return blocking_request(L, 0);
 }
 
 static int auth_job(lua_State *L, vbr_job_kind kind)
