@@ -242,6 +242,28 @@ describe("vbr.core", function()
       assert.is_false(core.is_error("x"))
       assert.equal("vbr: API error 403 AccessDenied: no (GET /api/v1/configBackup)", tostring(err))
     end)
+
+    it("c:scrub: every occurrence in one pass, the text between them kept", function()
+      local c = offline()
+      local text = ("Canned p@ss&=%" .. "x"):rep(20000)
+      assert.equal(("***x"):rep(20000), c:scrub(text))
+      c:close()
+    end)
+
+    it("c:scrub of near misses: after 32 long ones the rest is taken as the secret", function()
+      -- a server that chose its token could answer the secret's first bytes
+      -- over and over: each failed match costs what it matched, so without a
+      -- bound these 4 MB would cost 4 MB x 1 KB
+      local secret = ("a"):rep(1023) .. "b"
+      local c = offline { password = secret }
+      assert.equal(("a"):rep(32) .. "***", c:scrub(("a"):rep(4 * 1024 * 1024)))
+      -- fewer long misses: shown, and the secret after them scrubbed
+      assert.equal(("a"):rep(20) .. "*** end", c:scrub(("a"):rep(20) .. secret .. " end"))
+      -- short misses (below 16 bytes) do not count, however many
+      local short = ("a"):rep(15) .. "."
+      assert.equal(short:rep(1000) .. "***", c:scrub(short:rep(1000) .. secret))
+      c:close()
+    end)
   end)
 
   describe("engine, driven through the step API with canned answers", function()

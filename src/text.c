@@ -8,6 +8,13 @@
  * as one in a single form.  The match is a breadth-first walk over (secret
  * bytes matched, text position) pairs, so an ambiguous text ("%25" is '%'
  * and "25", or an escaped '%') costs a few more pairs, never backtracking.
+ *
+ * A walk that fails costs the bytes it matched, so a text of near misses
+ * (the secret's first n - 1 bytes, over and over, from a server that chose
+ * its token) would cost text x secret.  Short misses cost at most
+ * LONG_MISS bytes each; after LONG_MISSES long ones the rest of the text is
+ * taken as the secret.  Nothing is ever shown that a full walk would have
+ * scrubbed, and the cost stays linear in the text.
  */
 #include "text.h"
 
@@ -91,6 +98,8 @@ static size_t utf8_decode(const unsigned char *s, size_t n, unsigned long *cp)
 #define RING 5          /* one encoding covers at most 4 secret bytes */
 #define BUCKET 64       /* text positions kept per count of bytes matched */
 #define LONGEST 12      /* text bytes one secret byte may take (&#x0000000A;) */
+#define LONG_MISS 16    /* secret bytes a failed walk matched to count as long */
+#define LONG_MISSES 32  /* long misses a pass allows before it takes the rest */
 
 typedef struct matcher {
     const unsigned char *secret;
@@ -98,6 +107,7 @@ typedef struct matcher {
     const char *text;
     size_t len;
     size_t k;           /* secret bytes matched by the reading expanded now */
+    size_t reached;     /* secret bytes the last walk matched at most */
     size_t pos[RING][BUCKET];
     int count[RING];
     int overflow;       /* a reading was dropped: the walk is not exhaustive */
@@ -270,6 +280,7 @@ static size_t match_at(matcher *m, size_t s)
         if (!alive)
             break;
     }
+    m->reached = k;
     if (m->overflow)
         return m->len - s < LONGEST * m->n ? m->len : s + LONGEST * m->n;
     if (k < m->n)
@@ -281,40 +292,50 @@ static size_t match_at(matcher *m, size_t s)
     return best;
 }
 
-/* One pass of the matcher for one form of the secret. */
+/* Can an encoding of a secret starting with byte b start with text byte c? */
+static int may_start(char c, unsigned char b)
+{
+    return (unsigned char)c == b || c == '%' || c == '+' || c == '=' ||
+           c == '\\' || c == '&';
+}
+
+/* One pass of the matcher for one form of the secret.  The text is read at
+ * s and written at w <= s: each match is replaced as the pass goes, so many
+ * matches cost one pass, not a move of the rest each. */
 static size_t scrub_form(char *text, size_t *len, const unsigned char *form,
                          size_t n)
 {
     /* on the stack: it holds text positions, never secret bytes (nothing
      * to wipe, no allocation per form) */
     matcher mm, *m = &mm;
-    size_t s = 0, found = 0;
+    size_t s = 0, w = 0, found = 0, long_misses = 0;
     if (n < VBR_MIN_SECRET || n > *len)   /* no encoding is shorter */
         return 0;
     memset(m, 0, sizeof *m);
     m->secret = form;
     m->n = n;
     m->text = text;
-    while (s < *len) {
-        size_t end;
-        char c = text[s];
-        m->len = *len;
-        if ((unsigned char)c != form[0] && c != '%' && c != '+' &&
-            c != '=' && c != '\\' && c != '&') {
-            s++;
-            continue;
+    m->len = *len;
+    while (s < m->len) {
+        size_t end = 0;
+        if (may_start(text[s], form[0])) {
+            end = match_at(m, s);
+            if (end == 0 && m->reached >= LONG_MISS &&
+                ++long_misses > LONG_MISSES)
+                end = m->len;
         }
-        end = match_at(m, s);
         if (end == 0) {
-            s++;
+            text[w++] = text[s++];
             continue;
         }
-        text[s] = text[s + 1] = text[s + 2] = '*';     /* VBR_SCRUBBED */
-        memmove(text + s + 3, text + end, *len - end);
-        *len -= end - s - 3;
-        s += 3;
+        /* w <= s and end >= s + 4 (a secret byte takes a text byte at
+         * least, a long miss 16): the marker overwrites matched text only */
+        text[w] = text[w + 1] = text[w + 2] = '*';   /* VBR_SCRUBBED */
+        w += 3;
+        s = end;
         found++;
     }
+    *len = w;
     return found;
 }
 

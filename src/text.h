@@ -31,7 +31,9 @@
  * form) and as hexadecimal (either case).  text has room for *len + 1 bytes; *len
  * is updated (text only shrinks) and a NUL written at text[*len].  Returns
  * the number of replacements.  Secrets shorter than VBR_MIN_SECRET are left
- * alone. */
+ * alone.  The cost is linear in the text: a text with more than 32 long
+ * near misses of one form (its first 16 bytes or more, then a wrong one)
+ * has the rest from the next such miss on replaced as the secret. */
 size_t vbr_scrub(char *text, size_t *len, const char *secret,
                  size_t secret_len);
 
