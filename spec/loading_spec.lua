@@ -7,8 +7,10 @@ local shell = require "spec.support.shell"
 local quote = shell.quote
 
 -- Modules a settings reader must not load: the transport for nginx,
--- sessions, revision facts, the settings' model, schedules.
-local NOT_FOR_GET = { "vbr.nginx", "vbr.session", "vbr.revision", "vbr.model", "vbr.schedule" }
+-- sessions, revision facts, the settings' model, schedules, the methods of
+-- vbr.configbackup that write or run a backup.
+local NOT_FOR_GET = { "vbr.nginx", "vbr.session", "vbr.revision", "vbr.model", "vbr.schedule",
+  "vbr.configbackup.write", "vbr.configbackup.run" }
 
 describe("a fresh process", function()
   local s
@@ -39,8 +41,8 @@ describe("a fresh process", function()
     return set
   end
 
-  it("that connects and gets the settings loads no nginx, session, revision, model or "
-    .. "schedule code",
+  it("that connects and gets the settings loads no nginx, session, revision, model, "
+    .. "schedule, or configbackup writing or running code",
     function()
       local loaded = loaded_after("assert(client.configbackup:get())")
       assert.is_true(loaded["vbr"] and loaded["vbr.core"] and loaded["vbr.configbackup"])
@@ -54,11 +56,29 @@ describe("a fresh process", function()
       assert(client:sessions { limit = 1 })
       assert(client:revision())
       assert(client.configbackup:check(assert(client.configbackup:get())))
+      assert(client.configbackup:running() ~= nil)
       assert(vbr.schedule.parse("daily at 22:00"))
     ]])
     for _, name in ipairs(NOT_FOR_GET) do
       if name ~= "vbr.nginx" then assert.is_true(loaded[name], name .. " was not loaded") end
     end
     assert.is_nil(loaded["vbr.nginx"])
+  end)
+end)
+
+describe("vbr.configbackup", function()
+  -- Its write and run parts load by method name: a method a part defines
+  -- but the class does not name would be unreachable.
+  it("reaches every method of its parts, and each is the part's own", function()
+    local configbackup = require "vbr.configbackup"
+    for _, part in ipairs { "vbr.configbackup.write", "vbr.configbackup.run" } do
+      for name, method in pairs(require(part)) do
+        assert.equal(method, configbackup[name], part .. "." .. name)
+      end
+    end
+  end)
+
+  it("looks up nothing else in them", function()
+    assert.is_nil(require("vbr.configbackup").no_such_method)
   end)
 end)
