@@ -71,6 +71,7 @@ build = {
       ["vbr.suggest"] = "lua/vbr/suggest.lua",
       ["vbr"] = "lua/vbr/init.lua",
       ["vbr.json"] = "lua/vbr/json.lua",
+      ["vbr.json.encode"] = "lua/vbr/json/encode.lua",
       ["vbr.model"] = "lua/vbr/model.lua",
       ["vbr.model.schemas"] = "lua/vbr/model/schemas.lua",
       ["vbr.multi"] = "lua/vbr/multi.lua",

@@ -8,9 +8,10 @@ local quote = shell.quote
 
 -- Modules a settings reader must not load: the transport for nginx,
 -- sessions, revision facts, the settings' model, schedules, the methods of
--- vbr.configbackup that write or run a backup.
+-- vbr.configbackup that write or run a backup, the JSON encoder and
+-- lua-cjson (which only the encoder uses).
 local NOT_FOR_GET = { "vbr.nginx", "vbr.session", "vbr.revision", "vbr.model", "vbr.schedule",
-  "vbr.configbackup.write", "vbr.configbackup.run" }
+  "vbr.configbackup.write", "vbr.configbackup.run", "vbr.json.encode", "cjson" }
 
 describe("a fresh process", function()
   local s
@@ -19,7 +20,7 @@ describe("a fresh process", function()
   lazy_teardown(function() if s then s:stop() end end)
 
   -- Runs `body` (Lua, with `client` connected) in a new lua5.4; returns
-  -- the set of vbr modules loaded at its end.
+  -- the set of vbr modules (and cjson) loaded at its end.
   local function loaded_after(body)
     local script = table.concat({
       "local vbr = require 'vbr'",
@@ -28,7 +29,7 @@ describe("a fresh process", function()
       body,
       "client:close()",
       "for name in pairs(package.loaded) do",
-      "  if name:find('^vbr') then io.write(name, '\\n') end",
+      "  if name:find('^vbr') or name == 'cjson' then io.write(name, '\\n') end",
       "end",
     }, "\n")
     local ok, output = shell.run("env -u LUA_INIT -u LUA_INIT_5_4 VBR_URL=" .. quote(s.url)
@@ -42,7 +43,7 @@ describe("a fresh process", function()
   end
 
   it("that connects and gets the settings loads no nginx, session, revision, model, "
-    .. "schedule, or configbackup writing or running code",
+    .. "schedule, configbackup writing or running, or JSON encoding code",
     function()
       local loaded = loaded_after("assert(client.configbackup:get())")
       assert.is_true(loaded["vbr"] and loaded["vbr.core"] and loaded["vbr.configbackup"])
@@ -57,6 +58,7 @@ describe("a fresh process", function()
       assert(client:revision())
       assert(client.configbackup:check(assert(client.configbackup:get())))
       assert(client.configbackup:running() ~= nil)
+      assert(vbr.json.encode({ a = 1 }))
       assert(vbr.schedule.parse("daily at 22:00"))
     ]])
     for _, name in ipairs(NOT_FOR_GET) do
