@@ -14,8 +14,15 @@ ALL_CFLAGS = -std=gnu99 -fPIC $(WARNINGS) $(CFLAGS) -DVBR_VERSION='"$(VERSION)"'
 
 # Interpreters the core is built for; specs run on lua5.4 and luajit.
 LUAS      := lua5.4 luajit lua5.3 lua5.1
-# libssl: the core asks OpenSSL to cleanse what it decrypted (transport_curl.c)
-CORE_LIBS  = $(shell pkg-config --libs libcurl libssl)
+# libssl: the core asks OpenSSL to cleanse what it decrypted (transport_curl.c).
+# The order is the search order of the dynamic linker, which binds every
+# symbol of libcurl's 32 libraries when Lua loads the core: libcrypto, which
+# the core does not call (hence --no-as-needed) but which those libraries
+# bind about 4,000 symbols to, first, then libssl, then libcurl and its
+# dependencies. Listed after libcurl, libcrypto came eleventh: 1.6M more
+# instructions in each process that loads the core (bench/README.md).
+CORE_LIBS  = -Wl,--push-state,--no-as-needed $(shell pkg-config --libs libcrypto) \
+	-Wl,--pop-state $(shell pkg-config --libs libssl libcurl)
 lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1)))
 
 BUSTED    := /usr/bin/busted

@@ -44,7 +44,9 @@ build = {
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-         libraries = { "curl", "ssl" },
+         -- in the dynamic linker's search order (see CORE_LIBS in the
+         -- Makefile; a linker with --as-needed drops crypto, harmless)
+         libraries = { "crypto", "ssl", "curl" },
       },
       ["vbr.answer"] = "lua/vbr/answer.lua",
       ["vbr.cli"] = "lua/vbr/cli.lua",
