@@ -36,7 +36,15 @@ external_dependencies = {
 build = {
    type = "builtin",
    modules = {
+      -- vbr.core opens vbr.core_impl, the core, with lazy binding
+      -- (src/loader/core.c: Lua's require would bind all of libcurl's
+      -- libraries at once). The Makefile links the core -z now, which
+      -- LuaRocks cannot: from the rock its own symbols bind on first call.
       ["vbr.core"] = {
+         sources = { "src/loader/core.c" },
+         libraries = { "dl" },
+      },
+      ["vbr.core_impl"] = {
          sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
                      "src/core_host.c", "src/core_options.c", "src/core_step.c",
                      "src/engine.c", "src/interrupt.c", "src/json.c", "src/text.c",

@@ -84,3 +84,20 @@ describe("vbr.configbackup", function()
     assert.is_nil(require("vbr.configbackup").no_such_method)
   end)
 end)
+
+describe("vbr.core", function()
+  -- vbr/core.so is the loader (src/loader/core.c): it opens the core from
+  -- its own directory, never from elsewhere on the library path.
+  it("opens vbr/core_impl.so beside it, and says so when it is missing", function()
+    local _, dir = shell.run("mktemp -d \"${TMPDIR:-/tmp}/vbr-loader.XXXXXX\"")
+    dir = dir:gsub("%s+$", "")
+    local ok, output = shell.run("mkdir " .. quote(dir .. "/vbr")
+      .. " && cp build/lua5.4/vbr/core.so " .. quote(dir .. "/vbr/")
+      .. " && env -u LUA_INIT -u LUA_INIT_5_4 LUA_CPATH="
+      .. quote(dir .. "/?.so;build/lua5.4/?.so") .. " lua5.4 -e "
+      .. quote("local ok, err = pcall(require, 'vbr.core') io.write(tostring(ok), ' ', err)"))
+    shell.run("rm -rf " .. quote(dir))
+    assert(ok, output)
+    assert.matches("^false vbr.core: " .. dir:gsub("%p", "%%%0") .. "/vbr/core_impl.so: ", output)
+  end)
+end)
