@@ -14,8 +14,15 @@ ALL_CFLAGS = -std=gnu99 -fPIC $(WARNINGS) $(CFLAGS) -DVBR_VERSION='"$(VERSION)"'
 
 # Interpreters the core is built for; specs run on lua5.4 and luajit.
 LUAS      := lua5.4 luajit lua5.3 lua5.1
-# libssl: the core asks OpenSSL to cleanse what it decrypted (transport_curl.c)
-CORE_LIBS  = $(shell pkg-config --libs libcurl libssl)
+# libssl: the core asks OpenSSL to cleanse what it decrypted (transport_curl.c).
+# The order is the search order of the dynamic linker, which binds every
+# symbol of libcurl's 32 libraries when Lua loads the core: libcrypto, which
+# the core does not call (hence --no-as-needed) but which those libraries
+# bind about 4,000 symbols to, first, then libssl, then libcurl and its
+# dependencies. Listed after libcurl, libcrypto came eleventh: 1.6M more
+# instructions in each process that loads the core (bench/README.md).
+CORE_LIBS  = -Wl,--push-state,--no-as-needed $(shell pkg-config --libs libcrypto) \
+	-Wl,--pop-state $(shell pkg-config --libs libssl libcurl)
 lua_cflags = $(shell pkg-config --cflags $(if $(filter luajit,$(1)),luajit,$(1)))
 
 BUSTED    := /usr/bin/busted
@@ -35,14 +42,22 @@ deps-checks:
 deps-bench:
 	@scripts/install-deps bench
 
-# build/<lua>/vbr/core.so for each interpreter. The pkg-config flags are
-# expanded when the recipe runs ($$), after `deps` (order-only) installed
-# the headers: a fresh machine has none when make reads this file.
+# build/<lua>/vbr/core.so for each interpreter: the loader (src/loader/core.c),
+# which opens the core, vbr/core_impl.so beside it, with lazy binding (Lua's
+# own dlopen would bind all of libcurl's libraries at once; see the loader).
+# The core is linked -z now: its own symbols bind when it is opened. The
+# pkg-config flags are expanded when the recipe runs ($$), after `deps`
+# (order-only) installed the headers: a fresh machine has none when make
+# reads this file.
+LOADER    := src/loader/core.c
+LOADER_LIBS := -ldl
 define core_rule
-build/$(1)/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps
+build/$(1)/vbr/core_impl.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) $$(call lua_cflags,$(1)) $$(shell pkg-config --cflags libcurl) \
-		-shared -o $$@ $(SOURCES) $$(CORE_LIBS)
+		-shared -Wl,-z,now -o $$@ $(SOURCES) $$(CORE_LIBS)
+build/$(1)/vbr/core.so: $(LOADER) build/$(1)/vbr/core_impl.so
+	$$(CC) $$(ALL_CFLAGS) $$(call lua_cflags,$(1)) -shared -o $$@ $(LOADER) $(LOADER_LIBS)
 endef
 $(foreach lua,$(LUAS),$(eval $(call core_rule,$(lua))))
 
@@ -61,8 +76,8 @@ TIDY_FLAGS = -std=gnu99 -Isrc -DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua
 	$(shell pkg-config --cflags libcurl)
 lint-c: deps-checks
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-		--suppress=variableScope --std=c99 -Isrc $(call lua_cflags,lua5.4) src/*.c fuzz/*.c
-	clang-tidy-14 --quiet --warnings-as-errors='*' $(SOURCES) -- $(TIDY_FLAGS)
+		--suppress=variableScope --std=c99 -Isrc $(call lua_cflags,lua5.4) src/*.c $(LOADER) fuzz/*.c
+	clang-tidy-14 --quiet --warnings-as-errors='*' $(SOURCES) $(LOADER) -- $(TIDY_FLAGS)
 
 # LuaJIT first, so that the last line printed is busted's summary of the
 # whole suite on Lua 5.4.
@@ -90,13 +105,15 @@ valgrind: build-all deps-checks
 # checks are valgrind's job.
 ASAN_CC    ?= gcc
 ASAN_LIB    = $(shell $(ASAN_CC) -print-file-name=libasan.so)
-build/asan/vbr/core.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps-checks
-	@mkdir -p $(@D)
-	$(ASAN_CC) -std=gnu99 -fPIC $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
+ASAN_CFLAGS = -std=gnu99 -fPIC $(WARNINGS) -O1 -g -fno-omit-frame-pointer \
 		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
-		-DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua5.4) \
-		$(shell pkg-config --cflags libcurl) -shared -o $@ $(SOURCES) \
-		$(CORE_LIBS)
+		-DVBR_VERSION='"$(VERSION)"' $(call lua_cflags,lua5.4)
+build/asan/vbr/core_impl.so: $(SOURCES) $(HEADERS) vbr-scm-1.rockspec | deps-checks
+	@mkdir -p $(@D)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(shell pkg-config --cflags libcurl) -shared -Wl,-z,now \
+		-o $@ $(SOURCES) $(CORE_LIBS)
+build/asan/vbr/core.so: $(LOADER) build/asan/vbr/core_impl.so
+	$(ASAN_CC) $(ASAN_CFLAGS) -shared -o $@ $(LOADER) $(LOADER_LIBS)
 
 asan: build-all deps-checks build/asan/vbr/core.so
 	$(LUA_ENV) LUA_INIT=@$(CURDIR)/spec/support/asan.lua LD_PRELOAD=$(ASAN_LIB) \

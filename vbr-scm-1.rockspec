@@ -36,7 +36,15 @@ external_dependencies = {
 build = {
    type = "builtin",
    modules = {
+      -- vbr.core opens vbr.core_impl, the core, with lazy binding
+      -- (src/loader/core.c: Lua's require would bind all of libcurl's
+      -- libraries at once). The Makefile links the core -z now, which
+      -- LuaRocks cannot: from the rock its own symbols bind on first call.
       ["vbr.core"] = {
+         sources = { "src/loader/core.c" },
+         libraries = { "dl" },
+      },
+      ["vbr.core_impl"] = {
          sources = { "src/buf.c", "src/core_client.c", "src/core_error.c",
                      "src/core_host.c", "src/core_options.c", "src/core_step.c",
                      "src/engine.c", "src/interrupt.c", "src/json.c", "src/text.c",
@@ -44,7 +52,9 @@ build = {
          defines = { 'VBR_VERSION="' .. vbr_version .. '"' },
          incdirs = { "$(LIBCURL_INCDIR)" },
          libdirs = { "$(LIBCURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-         libraries = { "curl", "ssl" },
+         -- in the dynamic linker's search order (see CORE_LIBS in the
+         -- Makefile; a linker with --as-needed drops crypto, harmless)
+         libraries = { "crypto", "ssl", "curl" },
       },
       ["vbr.answer"] = "lua/vbr/answer.lua",
       ["vbr.cli"] = "lua/vbr/cli.lua",
@@ -57,6 +67,8 @@ build = {
       ["vbr.cli.schedule"] = "lua/vbr/cli/schedule.lua",
       ["vbr.cli.sessions"] = "lua/vbr/cli/sessions.lua",
       ["vbr.configbackup"] = "lua/vbr/configbackup.lua",
+      ["vbr.configbackup.run"] = "lua/vbr/configbackup/run.lua",
+      ["vbr.configbackup.write"] = "lua/vbr/configbackup/write.lua",
       ["vbr.env"] = "lua/vbr/env.lua",
       ["vbr.fleet"] = "lua/vbr/fleet.lua",
       ["vbr.fleet.audit"] = "lua/vbr/fleet/audit.lua",
@@ -69,6 +81,7 @@ build = {
       ["vbr.suggest"] = "lua/vbr/suggest.lua",
       ["vbr"] = "lua/vbr/init.lua",
       ["vbr.json"] = "lua/vbr/json.lua",
+      ["vbr.json.encode"] = "lua/vbr/json/encode.lua",
       ["vbr.model"] = "lua/vbr/model.lua",
       ["vbr.model.schemas"] = "lua/vbr/model/schemas.lua",
       ["vbr.multi"] = "lua/vbr/multi.lua",
