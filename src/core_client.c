@@ -175,6 +175,7 @@ int core_new(lua_State *L)
     co.connect_timeout = o.connect_timeout;
     co.user_agent = o.user_agent;
     co.stop = vbr_interrupt_owed;      /* a Ctrl-C aborts the transfer */
+    co.armed = vbr_interrupt_armed;    /* ... in "raise" mode only */
 
     if (c->username == NULL ||
         (c->pw_source == PW_STRING && c->password == NULL) ||

@@ -44,6 +44,8 @@ struct vbr_curl {
     int cleanse_on;        /* a kept connection may have the cleansing set */
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
     int (*stop)(void);     /* vbr_curl_options.stop */
+    int (*armed)(void);    /* vbr_curl_options.armed */
+    int progress_on;       /* on_progress installed (NOPROGRESS 0) */
     size_t max_body;       /* of the step in progress */
     vbr_buf body;          /* wiped before reuse: token answers land here */
     int too_large;
@@ -182,7 +184,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
     vbr_curl *t = ud;
     size_t n = size * nmemb;
-    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+    if (n >= 5 && line[0] == 'H' && memcmp(line, "HTTP/", 5) == 0) {
         /* a new response (after 100 Continue, say): forget the old headers */
         t->content_type[0] = t->retry_after[0] = t->location[0] = '\0';
         t->answered = 1;
@@ -274,10 +276,11 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
     if (o->stop != NULL) {
+        /* NOPROGRESS 0 (on_progress called) set by prepare while armed */
         t->stop = o->stop;
+        t->armed = o->armed;
         SET(CURLOPT_XFERINFOFUNCTION, on_progress);
         SET(CURLOPT_XFERINFODATA, (void *)t);
-        SET(CURLOPT_NOPROGRESS, 0L);
     }
     /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
      * formats anew with its printf for every request */
@@ -472,6 +475,15 @@ static int set_target(vbr_curl *t, const vbr_step *s)
         if (curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, fresh) != CURLE_OK)
             return 1;
         t->fresh = fresh;
+    }
+    if (t->stop != NULL) {
+        int on = t->armed == NULL || t->armed();
+        if (!t->known || t->progress_on != on) {
+            if (curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, on ? 0L : 1L)
+                    != CURLE_OK)
+                return 1;
+            t->progress_on = on;
+        }
     }
     /* the cleansing of a token answer's plaintext is set, and then
      * cleared, in before_request: called only while either is due */
