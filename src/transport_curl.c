@@ -244,6 +244,23 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
     return t->stop() ? 1 : 0;
 }
 
+/* With no proxy set, libcurl reads six variables of the environment for
+ * every request (no_proxy, NO_PROXY, https_proxy, HTTPS_PROXY, all_proxy,
+ * ALL_PROXY: 2k instructions); when none of them is there as the client
+ * is made, it is told there is no proxy instead: the same outcome without
+ * the lookups.  With one there (even empty), libcurl reads them as ever. */
+static int proxy_in_environment(void)
+{
+    static const char *const names[] = {
+        "no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+        "ALL_PROXY", "http_proxy", "HTTP_PROXY", NULL};
+    size_t i;
+    for (i = 0; names[i] != NULL; i++)
+        if (getenv(names[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 #define SET(opt, val) \
     do { \
         if ((rc = curl_easy_setopt(t->easy, (opt), (val))) != CURLE_OK) \
@@ -271,6 +288,12 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
 #endif
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (!proxy_in_environment()) {
+        /* "" is no proxy, and no host excluded from one (a libcurl built
+         * without proxies refuses both: nothing to look up then either) */
+        curl_easy_setopt(t->easy, CURLOPT_PROXY, "");
+        curl_easy_setopt(t->easy, CURLOPT_NOPROXY, "");
+    }
     SET(CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
     if (o->ca_file != NULL)
