@@ -37,6 +37,7 @@ struct vbr_curl {
     int known;
     int shape;             /* SHAPE_* of the method options */
     vbr_buf url;           /* CURLOPT_URL (libcurl keeps its own copy) */
+    CURLU *uh;             /* the same parsed once (CURLOPT_CURLU), or NULL */
     long timeout_ms;
     long fresh;
     struct curl_slist *headers_opt;   /* CURLOPT_HTTPHEADER */
@@ -354,6 +355,7 @@ void vbr_curl_free(vbr_curl *t)
         curl_easy_cleanup(t->easy);     /* leaves a multi handle first */
     if (t->share != NULL)
         curl_share_cleanup(t->share);   /* closes its connection */
+    curl_url_cleanup(t->uh);         /* after the handle that reads it */
     vbr_buf_free(&t->header_lines);
     vbr_buf_free(&t->url);
     vbr_buf_free(&t->body);
@@ -492,6 +494,20 @@ static int set_target(vbr_curl *t, const vbr_step *s)
         if (vbr_buf_add(&t->url, s->url, n) != 0 ||
             curl_easy_setopt(t->easy, CURLOPT_URL, s->url) != CURLE_OK) {
             vbr_buf_clear(&t->url);
+            return 1;
+        }
+        /* libcurl parses CURLOPT_URL anew for every request (5k
+         * instructions), a CURLOPT_CURLU handle it copies: parsed here
+         * once for a run of requests to one URL; one it refuses is left
+         * to libcurl's own parse, and error */
+        if (t->uh == NULL)
+            t->uh = curl_url();
+        if (t->uh != NULL &&
+            curl_url_set(t->uh, CURLUPART_URL, s->url, 0) == CURLUE_OK) {
+            if (curl_easy_setopt(t->easy, CURLOPT_CURLU, t->uh) != CURLE_OK)
+                return 1;
+        } else if (curl_easy_setopt(t->easy, CURLOPT_CURLU, (CURLU *)NULL)
+                       != CURLE_OK) {
             return 1;
         }
     }
