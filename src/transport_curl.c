@@ -249,7 +249,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
  * every request (no_proxy, NO_PROXY, https_proxy, HTTPS_PROXY, all_proxy,
  * ALL_PROXY: 2k instructions); when none of them is there as the client
  * is made, it is told there is no proxy instead: the same outcome without
- * the lookups.  With one there (even empty), libcurl reads them as ever. */
+ * the lookups.  With one of them, or http_proxy, there (even empty),
+ * libcurl reads them per request as ever. */
 static int proxy_in_environment(void)
 {
     static const char *const names[] = {
