@@ -48,6 +48,8 @@ typedef struct client {
     char *username;
     vbr_job *blocking;         /* the job of the blocking call in progress,
                                 * owned here so that a raise cannot leak it */
+    vbr_job *spare;            /* the last blocking call's, finished: the
+                                * next one renews it (vbr_job_renew) */
 } client;
 
 static inline int core_client_closed(const client *c)

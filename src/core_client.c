@@ -37,6 +37,8 @@ static void close_client(client *c)
 {
     vbr_job_free(c->blocking);   /* left by a call that raised */
     c->blocking = NULL;
+    vbr_job_free(c->spare);
+    c->spare = NULL;
     if (c->engine != NULL) {
         vbr_engine_close(c->engine);
         vbr_engine_release(c->engine);
@@ -173,6 +175,7 @@ int core_new(lua_State *L)
     co.connect_timeout = o.connect_timeout;
     co.user_agent = o.user_agent;
     co.stop = vbr_interrupt_owed;      /* a Ctrl-C aborts the transfer */
+    co.armed = vbr_interrupt_armed;    /* ... in "raise" mode only */
 
     if (c->username == NULL ||
         (c->pw_source == PW_STRING && c->password == NULL) ||
@@ -461,15 +464,30 @@ static vbr_job *begin_blocking(lua_State *L, client *c, vbr_job_kind kind,
                                const vbr_call *a)
 {
     vbr_job_free(c->blocking);   /* left by a call that raised */
-    c->blocking = vbr_job_new(c->engine, kind, a);
+    if (c->spare != NULL) {
+        /* the last call's job, renewed: no allocation per request */
+        c->blocking = vbr_job_renew(c->spare, kind, a);
+        c->spare = NULL;
+    } else {
+        c->blocking = vbr_job_new(c->engine, kind, a);
+    }
     if (c->blocking == NULL)
         core_raise_error(L, "vbr: out of memory");
     return c->blocking;
 }
 
+/* The finished job is kept for the next call (a finished job holds no
+ * secret: its steps cleared, its request body dropped); one dropped by an
+ * interrupt, or left while a nested call holds the spare, is freed. */
 static void end_blocking(client *c)
 {
-    vbr_job_free(c->blocking);
+    const vbr_step *s = c->blocking != NULL ? vbr_job_step(c->blocking)
+                                            : NULL;
+    if (c->spare == NULL && s != NULL &&
+        (s->action == VBR_DONE || s->action == VBR_FAIL))
+        c->spare = c->blocking;
+    else
+        vbr_job_free(c->blocking);
     c->blocking = NULL;
 }
 

@@ -91,9 +91,10 @@ struct vbr_job {
     vbr_engine *e;
     vbr_job_kind kind;
     job_state state;
-    char *method;
+    char *method;                   /* these three in text */
     char *path;
     char *query;
+    vbr_buf text;                   /* method, NUL, path, NUL[, query, NUL] */
     char *body;
     size_t body_len;
     double timeout;
@@ -487,6 +488,44 @@ static void set_request(vbr_job *j, vbr_purpose purpose)
     }
 }
 
+/* Fill a zeroed job (its engine and buffers set) for kind and call: 0, or
+ * -1 when out of memory. */
+static int job_start(vbr_job *j, vbr_job_kind kind, const vbr_call *call)
+{
+    vbr_engine *e = j->e;
+    j->kind = kind;
+    j->state = JS_START;
+    j->timeout = call && call->timeout > 0 ? call->timeout : e->timeout;
+    j->started = vbr_now();
+    if (kind == VBR_JOB_CALL) {
+        const char *query = call->query && *call->query ? call->query : NULL;
+        vbr_buf *t = &j->text;
+        size_t path_at, query_at;
+        t->len = 0;
+        if (vbr_buf_add(t, call->method, strlen(call->method) + 1))
+            return -1;
+        path_at = t->len;
+        if (vbr_buf_add(t, call->path, strlen(call->path) + 1))
+            return -1;
+        query_at = t->len;
+        if (query != NULL && vbr_buf_add(t, query, strlen(query) + 1))
+            return -1;
+        j->method = t->data;
+        j->path = t->data + path_at;
+        j->query = query != NULL ? t->data + query_at : NULL;
+        if (call->body != NULL) {
+            j->body = vbr_strndup(call->body, call->body_len);
+            if (j->body == NULL)
+                return -1;
+            j->body_len = call->body_len;
+        }
+        j->idempotent = is_idempotent(j->method);
+    }
+    set_request(j, kind == VBR_JOB_CALL ? VBR_FOR_CALL
+                   : kind == VBR_JOB_LOGOUT ? VBR_FOR_LOGOUT : VBR_FOR_LOGIN);
+    return 0;
+}
+
 vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call)
 {
     vbr_job *j;
@@ -497,30 +536,23 @@ vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call)
         return NULL;
     j->e = e;
     e->refs++;
-    j->kind = kind;
-    j->state = JS_START;
-    j->timeout = call && call->timeout > 0 ? call->timeout : e->timeout;
-    j->started = vbr_now();
-    if (kind == VBR_JOB_CALL) {
-        const char *query = call->query && *call->query ? call->query : NULL;
-        j->method = vbr_strdup(call->method);
-        j->path = vbr_strdup(call->path);
-        j->query = vbr_strdup(query);
-        if (call->body != NULL) {
-            j->body = vbr_strndup(call->body, call->body_len);
-            j->body_len = call->body_len;
-        }
-        if (j->method == NULL || j->path == NULL ||
-            (query && j->query == NULL) ||
-            (call->body != NULL && j->body == NULL)) {
-            vbr_job_free(j);
-            return NULL;
-        }
-        j->idempotent = is_idempotent(j->method);
+    if (job_start(j, kind, call) != 0) {
+        vbr_job_free(j);
+        return NULL;
     }
-    set_request(j, kind == VBR_JOB_CALL ? VBR_FOR_CALL
-                   : kind == VBR_JOB_LOGOUT ? VBR_FOR_LOGOUT : VBR_FOR_LOGIN);
     return j;
+}
+
+/* The request body goes once the job has finished: nothing reads it then
+ * (it may hold a secret, an encryption password, say). */
+static void drop_body(vbr_job *j)
+{
+    if (j->body != NULL) {
+        vbr_wipe(j->body, j->body_len);
+        free(j->body);
+        j->body = NULL;
+    }
+    j->body_len = 0;
 }
 
 static void clear_step(vbr_job *j)
@@ -545,17 +577,50 @@ void vbr_job_free(vbr_job *j)
     vbr_buf_free(&j->target);
     vbr_buf_free(&j->auth);
     vbr_buf_free(&j->form);
-    free(j->method);
-    free(j->path);
-    free(j->query);
-    if (j->body != NULL) {
-        vbr_wipe(j->body, j->body_len);
-        free(j->body);
-    }
+    vbr_buf_free(&j->text);
+    drop_body(j);
     free(j->err.code);
     free(j->err.message);
     vbr_engine_release(j->e);
     free(j);
+}
+
+vbr_job *vbr_job_renew(vbr_job *j, vbr_job_kind kind, const vbr_call *call)
+{
+    vbr_engine *e;
+    vbr_buf target, auth, form, text;
+    if (j == NULL)
+        return NULL;
+    e = j->e;
+    if (j->state != JS_FINISHED || (kind == VBR_JOB_CALL && call == NULL)) {
+        vbr_job *fresh;
+        e->refs++;                       /* the engine outlives the old job */
+        vbr_job_free(j);
+        fresh = vbr_job_new(e, kind, call);
+        vbr_engine_release(e);
+        return fresh;
+    }
+    /* a finished job holds no secret (its step was cleared, its body
+     * dropped), but clear again rather than rely on it */
+    clear_step(j);
+    drop_body(j);
+    free(j->err.code);
+    free(j->err.message);
+    target = j->target;
+    auth = j->auth;
+    form = j->form;
+    text = j->text;
+    memset(j, 0, sizeof *j);
+    j->e = e;                            /* its reference goes on */
+    j->target = target;
+    j->auth = auth;
+    j->form = form;
+    j->text = text;
+    if (job_start(j, kind, call) != 0) {
+        vbr_job_free(j);
+        return NULL;
+    }
+    return j;
 }
 
 const vbr_step *vbr_job_step(const vbr_job *j)
@@ -570,6 +635,7 @@ static const vbr_step *publish(vbr_job *j, then_step then);
 static const vbr_step *finish_done(vbr_job *j, const vbr_response *resp)
 {
     clear_step(j);
+    drop_body(j);
     j->state = JS_FINISHED;
     j->step.action = VBR_DONE;
     j->step.response = resp;
@@ -613,6 +679,7 @@ static char *scrubbed(const vbr_job *j, const char *s, size_t max)
 static const vbr_step *fail_step(vbr_job *j)
 {
     clear_step(j);
+    drop_body(j);
     j->state = JS_FINISHED;
     j->step.action = VBR_FAIL;
     j->step.error = &j->err;
@@ -777,7 +844,8 @@ static int begin_send(vbr_job *j, vbr_purpose purpose)
     j->step.max_response_size = e->max_response_size;
     add_header(j, (vbr_header){"x-api-version", revision_for_send(j)});
     add_header(j, (vbr_header){"Accept", "application/json"});
-    j->sent_at = vbr_now();
+    if (purpose != VBR_FOR_CALL)
+        j->sent_at = vbr_now();      /* a token's lifetime counts from it */
     e->stats.requests++;
     return 0;
 }

@@ -288,6 +288,12 @@ typedef struct vbr_call {
 /* Create a job; call is needed for VBR_JOB_CALL only (login and logout jobs
  * take NULL).  Returns NULL when out of memory. */
 vbr_job *vbr_job_new(vbr_engine *e, vbr_job_kind kind, const vbr_call *call);
+/* The same as vbr_job_free(job) then vbr_job_new(its engine, kind, call),
+ * in the finished job's memory: its buffers are kept, so a client that
+ * runs one job after another allocates nothing per request.  A job that
+ * has not finished (VBR_DONE or VBR_FAIL) is freed and a new one made.
+ * NULL when out of memory (job is freed then too). */
+vbr_job *vbr_job_renew(vbr_job *job, vbr_job_kind kind, const vbr_call *call);
 /* Advance: pass NULL at the start and after SLEEP, ACQUIRE (go ahead) and
  * PUBLISH, the response after SEND.  Returns NULL on misuse (wrong input
  * for the state, or the job has already finished): the caller should

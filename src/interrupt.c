@@ -79,6 +79,11 @@ int vbr_interrupt_owed(void)
     return owed != 0;
 }
 
+int vbr_interrupt_armed(void)
+{
+    return raising != 0 || owed != 0;
+}
+
 static int raise_interrupt(lua_State *L)
 {
     owed = 0;

@@ -24,6 +24,7 @@
 #include "json.h"
 
 #include <locale.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,38 @@ static int scan_string(decoder *d, char *out, size_t *len)
     return 1;
 }
 
+/* memcmp(a, b, n) == 0 for the cache's 1 to CACHE_LONGEST bytes, inline:
+ * words loaded within [0, n) of each (the last one overlapping), where a
+ * memcmp call cost more than the compare for strings of a few bytes. */
+static int same_text(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    uint32_t p, q, r, s;
+    size_t i;
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4);
+        memcpy(&s, b + n - 4, 4);
+        return p == q && r == s;
+    }
+    for (i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* Pushes text[0..n), through the cache when it is short. */
 static void push_text(decoder *d, const char *text, size_t n)
 {
@@ -234,7 +267,7 @@ static void push_text(decoder *d, const char *text, size_t n)
            (unsigned)(unsigned char)text[n / 3] << 24;
     slot = (slot ^ slot >> 15 ^ slot >> 23) & (CACHE_SLOTS - 1);
     c = &d->cache[slot];
-    if (c->len == n && memcmp(c->text, text, n) == 0) {
+    if (c->len == n && same_text(c->text, text, n)) {
         lua_rawgeti(d->L, d->strings, (int)slot + 1);
         return;
     }

@@ -30,8 +30,23 @@ struct vbr_curl {
     struct curl_slist *headers;
     struct curl_slist header_nodes[MAX_LINES];
     vbr_buf header_lines;  /* "Name: value\0" each */
+    size_t line_at[MAX_LINES];   /* where each line starts in header_lines */
+    /* The options as the last request left them, so that a request sets
+     * only those that differ (a warm GET of the same URL sets none):
+     * `known` 0 after a failed prepare, when all are set again */
+    int known;
+    int shape;             /* SHAPE_* of the method options */
+    vbr_buf url;           /* CURLOPT_URL (libcurl keeps its own copy) */
+    CURLU *uh;             /* the same parsed once (CURLOPT_CURLU), or NULL */
+    long timeout_ms;
+    long fresh;
+    struct curl_slist *headers_opt;   /* CURLOPT_HTTPHEADER */
+    int prereq_on;         /* before_request installed */
+    int cleanse_on;        /* a kept connection may have the cleansing set */
     char *user_agent;      /* "User-Agent: ..." line, or NULL */
     int (*stop)(void);     /* vbr_curl_options.stop */
+    int (*armed)(void);    /* vbr_curl_options.armed */
+    int progress_on;       /* on_progress installed (NOPROGRESS 0) */
     size_t max_body;       /* of the step in progress */
     vbr_buf body;          /* wiped before reuse: token answers land here */
     int too_large;
@@ -59,11 +74,22 @@ struct vbr_curl {
 #define SMALL_BLOCK 8192
 static __thread size_t wipe_prefix = (size_t)-1;
 
+/* vbr_wipe inline: libcurl frees some 40 blocks per request */
+static inline void wipe_block(void *p, size_t n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
+    vbr_wipe(p, n);
+#endif
+}
+
 static void wiping_free(void *p)
 {
     if (p != NULL) {
         size_t n = malloc_usable_size(p);
-        vbr_wipe(p, n <= SMALL_BLOCK || n <= wipe_prefix ? n : wipe_prefix);
+        wipe_block(p, n <= SMALL_BLOCK || n <= wipe_prefix ? n : wipe_prefix);
         free(p);
     }
 }
@@ -110,6 +136,9 @@ static int before_request(void *ud, char *primary_ip, char *local_ip,
             SSL_set_options(tls->internals, SSL_OP_CLEANSE_PLAINTEXT);
         else
             SSL_clear_options(tls->internals, SSL_OP_CLEANSE_PLAINTEXT);
+        /* cleared: later answers on this connection need no call here (a
+         * new connection starts without the option) */
+        t->cleanse_on = t->secret;
     }
 #else
     (void)t;
@@ -167,7 +196,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
     vbr_curl *t = ud;
     size_t n = size * nmemb;
-    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+    if (n >= 5 && line[0] == 'H' && memcmp(line, "HTTP/", 5) == 0) {
         /* a new response (after 100 Continue, say): forget the old headers */
         t->content_type[0] = t->retry_after[0] = t->location[0] = '\0';
         t->answered = 1;
@@ -216,6 +245,24 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
     return t->stop() ? 1 : 0;
 }
 
+/* With no proxy set, libcurl reads six variables of the environment for
+ * every request (no_proxy, NO_PROXY, https_proxy, HTTPS_PROXY, all_proxy,
+ * ALL_PROXY: 2k instructions); when none of them is there as the client
+ * is made, it is told there is no proxy instead: the same outcome without
+ * the lookups.  With one of them, or http_proxy, there (even empty),
+ * libcurl reads them per request as ever. */
+static int proxy_in_environment(void)
+{
+    static const char *const names[] = {
+        "no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+        "ALL_PROXY", "http_proxy", "HTTP_PROXY", NULL};
+    size_t i;
+    for (i = 0; names[i] != NULL; i++)
+        if (getenv(names[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 #define SET(opt, val) \
     do { \
         if ((rc = curl_easy_setopt(t->easy, (opt), (val))) != CURLE_OK) \
@@ -243,6 +290,12 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
 #endif
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (!proxy_in_environment()) {
+        /* "" is no proxy, and no host excluded from one (a libcurl built
+         * without proxies refuses both: nothing to look up then either) */
+        curl_easy_setopt(t->easy, CURLOPT_PROXY, "");
+        curl_easy_setopt(t->easy, CURLOPT_NOPROXY, "");
+    }
     SET(CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
     if (o->ca_file != NULL)
@@ -254,15 +307,16 @@ vbr_curl *vbr_curl_new(const vbr_curl_options *o, char *err, size_t errlen)
         SET(CURLOPT_CAPATH, o->ca_path);
     if (o->pinned_public_key != NULL)
         SET(CURLOPT_PINNEDPUBLICKEY, o->pinned_public_key);
-    SET(CURLOPT_PREREQFUNCTION, before_request);
+    /* CURLOPT_PREREQFUNCTION: set by prepare while it is needed */
     SET(CURLOPT_PREREQDATA, (void *)t);
     if (o->connect_timeout > 0)
         SET(CURLOPT_CONNECTTIMEOUT_MS, millis(o->connect_timeout));
     if (o->stop != NULL) {
+        /* NOPROGRESS 0 (on_progress called) set by prepare while armed */
         t->stop = o->stop;
+        t->armed = o->armed;
         SET(CURLOPT_XFERINFOFUNCTION, on_progress);
         SET(CURLOPT_XFERINFODATA, (void *)t);
-        SET(CURLOPT_NOPROGRESS, 0L);
     }
     /* a header line of ours rather than CURLOPT_USERAGENT, which libcurl
      * formats anew with its printf for every request */
@@ -302,7 +356,9 @@ void vbr_curl_free(vbr_curl *t)
         curl_easy_cleanup(t->easy);     /* leaves a multi handle first */
     if (t->share != NULL)
         curl_share_cleanup(t->share);   /* closes its connection */
+    curl_url_cleanup(t->uh);         /* after the handle that reads it */
     vbr_buf_free(&t->header_lines);
+    vbr_buf_free(&t->url);
     vbr_buf_free(&t->body);
     free(t->user_agent);
     free(t);
@@ -384,17 +440,35 @@ static int sends_body(const vbr_step *s)
            (s->body != NULL || strcmp(s->method, "GET") != 0);
 }
 
+/* What set_method leaves the handle doing: a method without a body is
+ * set once for a run of its requests; one with a body every time (the
+ * body is the step's). */
+enum { SHAPE_UNKNOWN = 0, SHAPE_GET, SHAPE_HEAD, SHAPE_DELETE, SHAPE_BODY };
+
+static int method_shape(const vbr_step *s)
+{
+    if (strcmp(s->method, "HEAD") == 0)
+        return SHAPE_HEAD;
+    if (strcmp(s->method, "DELETE") == 0)
+        return SHAPE_DELETE;
+    if (s->body == NULL && strcmp(s->method, "GET") == 0)
+        return SHAPE_GET;
+    return SHAPE_BODY;
+}
+
 static int set_method(vbr_curl *t, const vbr_step *s)
 {
     CURL *h = t->easy;
-    int bad = 0;
-    int has_body = s->body != NULL || strcmp(s->method, "GET") != 0;
+    int bad = 0, shape = method_shape(s);
+    if (t->known && shape == t->shape && shape != SHAPE_BODY)
+        return 0;
+    t->shape = SHAPE_UNKNOWN;
     /* reset what the previous request may have left behind */
     bad |= curl_easy_setopt(h, CURLOPT_NOBODY, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, (char *)NULL) != CURLE_OK;
-    if (strcmp(s->method, "HEAD") == 0)
-        return bad | (curl_easy_setopt(h, CURLOPT_NOBODY, 1L) != CURLE_OK);
-    if (!has_body || strcmp(s->method, "DELETE") == 0) {
+    if (shape == SHAPE_HEAD) {
+        bad |= curl_easy_setopt(h, CURLOPT_NOBODY, 1L) != CURLE_OK;
+    } else if (shape != SHAPE_BODY) {
         bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
     } else {
         bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -402,9 +476,76 @@ static int set_method(vbr_curl *t, const vbr_step *s)
         bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS,
                                 s->body ? s->body : "") != CURLE_OK;
     }
-    if (strcmp(s->method, "GET") != 0 && strcmp(s->method, "POST") != 0)
+    if (shape != SHAPE_HEAD && strcmp(s->method, "GET") != 0 &&
+        strcmp(s->method, "POST") != 0)
         bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, s->method) != CURLE_OK;
+    if (!bad)
+        t->shape = shape;
     return bad;
+}
+
+/* The options of a request that a run of alike ones shares: set when
+ * they differ from the last request's. */
+static int set_target(vbr_curl *t, const vbr_step *s)
+{
+    long timeout_ms = millis(s->timeout), fresh = s->fresh_connection ? 1L : 0L;
+    size_t n = strlen(s->url);
+    if (!t->known || t->url.len != n || memcmp(t->url.data, s->url, n) != 0) {
+        t->url.len = 0;
+        if (vbr_buf_add(&t->url, s->url, n) != 0 ||
+            curl_easy_setopt(t->easy, CURLOPT_URL, s->url) != CURLE_OK) {
+            vbr_buf_clear(&t->url);
+            return 1;
+        }
+        /* libcurl parses CURLOPT_URL anew for every request (5k
+         * instructions), a CURLOPT_CURLU handle it copies: parsed here
+         * once for a run of requests to one URL; one it refuses is left
+         * to libcurl's own parse, and error */
+        if (t->uh == NULL)
+            t->uh = curl_url();
+        if (t->uh != NULL &&
+            curl_url_set(t->uh, CURLUPART_URL, s->url, 0) == CURLUE_OK) {
+            if (curl_easy_setopt(t->easy, CURLOPT_CURLU, t->uh) != CURLE_OK)
+                return 1;
+        } else if (curl_easy_setopt(t->easy, CURLOPT_CURLU, (CURLU *)NULL)
+                       != CURLE_OK) {
+            return 1;
+        }
+    }
+    if (!t->known || t->headers_opt != t->headers) {
+        if (curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers) != CURLE_OK)
+            return 1;
+        t->headers_opt = t->headers;
+    }
+    if (!t->known || t->timeout_ms != timeout_ms) {
+        if (curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)
+            return 1;
+        t->timeout_ms = timeout_ms;
+    }
+    if (!t->known || t->fresh != fresh) {
+        if (curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, fresh) != CURLE_OK)
+            return 1;
+        t->fresh = fresh;
+    }
+    if (t->stop != NULL) {
+        int on = t->armed == NULL || t->armed();
+        if (!t->known || t->progress_on != on) {
+            if (curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, on ? 0L : 1L)
+                    != CURLE_OK)
+                return 1;
+            t->progress_on = on;
+        }
+    }
+    /* the cleansing of a token answer's plaintext is set, and then
+     * cleared, in before_request: called only while either is due */
+    if (!t->known || t->prereq_on != (t->secret || t->cleanse_on)) {
+        int on = t->secret || t->cleanse_on;
+        if (curl_easy_setopt(t->easy, CURLOPT_PREREQFUNCTION,
+                             on ? before_request : NULL) != CURLE_OK)
+            return 1;
+        t->prereq_on = on;
+    }
+    return 0;
 }
 
 /* One header line, "name: value" (value NULL: name is the whole line). */
@@ -412,12 +553,14 @@ static int add_line(vbr_curl *t, size_t *nlines, const char *name,
                     const char *value)
 {
     vbr_buf *b = &t->header_lines;
+    size_t at = b->len;
     if (*nlines == MAX_LINES ||
         vbr_buf_adds(b, name) ||
-        (value != NULL && (vbr_buf_add(b, ": ", 2) || vbr_buf_adds(b, value))) ||
-        vbr_buf_add(b, "", 1))
+        (value != NULL && (vbr_buf_add(b, ": ", 2) ||
+                           vbr_buf_add(b, value, strlen(value) + 1))) ||
+        (value == NULL && vbr_buf_add(b, "", 1)))
         return 1;
-    (*nlines)++;
+    t->line_at[(*nlines)++] = at;
     return 0;
 }
 
@@ -425,14 +568,12 @@ static int add_line(vbr_curl *t, size_t *nlines, const char *name,
  * written: the buffer may move while it grows). */
 static void link_lines(vbr_curl *t, size_t nlines)
 {
-    char *line = t->header_lines.data;
     size_t i;
     t->headers = NULL;
     for (i = 0; i < nlines; i++) {
-        t->header_nodes[i].data = line;
+        t->header_nodes[i].data = t->header_lines.data + t->line_at[i];
         t->header_nodes[i].next = i + 1 < nlines ? &t->header_nodes[i + 1]
                                                  : NULL;
-        line += strlen(line) + 1;
     }
     if (nlines > 0)
         t->headers = &t->header_nodes[0];
@@ -442,7 +583,8 @@ static int has_header(const vbr_step *s, const char *name)
 {
     size_t i;
     for (i = 0; i < s->nheaders; i++)
-        if (strcasecmp(s->headers[i].name, name) == 0)
+        if ((s->headers[i].name[0] | 0x20) == (name[0] | 0x20) &&
+            strcasecmp(s->headers[i].name, name) == 0)
             return 1;
     return 0;
 }
@@ -482,20 +624,17 @@ int vbr_curl_prepare(vbr_curl *t, const vbr_step *s, vbr_response *out)
     if (!bad)
         link_lines(t, nlines);
     bad = bad || set_method(t, s);
-    bad = bad || curl_easy_setopt(t->easy, CURLOPT_URL, s->url) != CURLE_OK;
-    bad = bad || curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers)
-                     != CURLE_OK;
-    bad = bad || curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
-                                  millis(s->timeout)) != CURLE_OK;
-    bad = bad || curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT,
-                                  s->fresh_connection ? 1L : 0L) != CURLE_OK;
+    bad = bad || set_target(t, s);
     if (bad) {
+        t->known = 0;          /* all of them again next time */
         free_headers(t);
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
         out->error = VBR_TE_OTHER;
         out->sent = 0;
         out->message = "cannot prepare the request (out of memory?)";
         return -1;
     }
+    t->known = 1;
     return 0;
 }
 
@@ -531,8 +670,10 @@ int vbr_curl_own_connections(vbr_curl *t, int fresh)
 void vbr_curl_finish(vbr_curl *t, CURLcode rc, vbr_response *out)
 {
     long status = 0;
-    free_headers(t);        /* wipe Authorization now */
-    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    /* wipe Authorization now; the list (our nodes, set as CURLOPT_HTTPHEADER
+     * for the next request alike) points at the wiped lines, which libcurl
+     * reads only while a transfer runs */
+    vbr_buf_clear(&t->header_lines);
 
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     out->status = (int)status;

@@ -23,6 +23,10 @@ typedef struct vbr_curl_options {
     const char *user_agent;
     int (*stop)(void);               /* nonzero: abort the transfer; or NULL.
                                       * Called from libcurl: must not touch Lua */
+    int (*armed)(void);              /* zero while stop cannot become nonzero
+                                      * (asked before each transfer: libcurl
+                                      * calls no progress function then); or
+                                      * NULL: always asked */
 } vbr_curl_options;
 
 /* curl_global_init, with an allocator that wipes what libcurl frees (when
