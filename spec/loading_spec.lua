@@ -83,6 +83,23 @@ describe("vbr.configbackup", function()
   it("looks up nothing else in them", function()
     assert.is_nil(require("vbr.configbackup").no_such_method)
   end)
+
+  -- In this process the parts are loaded by now; in a fresh one the REPL
+  -- must still complete and list the methods they hold, loading neither.
+  it("has its later methods completed by the REPL before they load", function()
+    local ok, output = shell.run("env -u LUA_INIT -u LUA_INIT_5_4"
+      .. " LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/lua5.4/?.so;;' lua5.4 -e "
+      .. quote(table.concat({
+        "local repl = require 'vbr.repl'",
+        "local cb = require('vbr.configbackup').new({})",
+        "io.write(table.concat(repl.complete('cb:s', { cb = cb }), ' '), '\\n')",
+        "io.write(tostring(package.loaded['vbr.configbackup.write']), ' ',",
+        "  tostring(package.loaded['vbr.configbackup.run']))",
+      }, "\n")))
+    assert(ok, output)
+    assert.equal("cb:set_encryption cb:set_notifications cb:set_repository cb:set_retention "
+      .. "cb:set_schedule cb:start\nnil nil", output)
+  end)
 end)
 
 describe("vbr.core", function()

@@ -36,7 +36,8 @@ ConfigBackup.__index = ConfigBackup
 -- is most of the code. The methods that check and write
 -- (vbr.configbackup.write) and those that run a backup
 -- (vbr.configbackup.run) load when one of them is first looked up, each
--- part the methods this table names.
+-- part the methods this table names (the class's metatable keeps it as
+-- __later: the REPL completes and lists those names before they load).
 local LATER = {}
 for _, name in ipairs { "older_revision", "check", "put", "merge", "edit", "find",
     "can_hold_backup", "unknown_repository_id", "read_schedule", "plan", "change",
@@ -46,7 +47,7 @@ for _, name in ipairs { "older_revision", "check", "put", "merge", "edit", "find
 end
 LATER.running, LATER.start = "vbr.configbackup.run", "vbr.configbackup.run"
 
-setmetatable(ConfigBackup, { __index = function(class, key)
+setmetatable(ConfigBackup, { __later = LATER, __index = function(class, key)
   local part = LATER[key]
   if part == nil then return nil end
   local methods = require(part)

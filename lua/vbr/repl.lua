@@ -129,21 +129,29 @@ local function show(value)
   return pretty.escape(value)
 end
 
--- The methods an object answers to: the functions of its metatable's __index.
+-- The methods an object answers to: the functions of its metatable's
+-- __index, and those a class loads on first use (the names its own
+-- metatable's __later holds, as vbr.configbackup's does).
 local function methods_of(value)
   local names, seen = {}, {}
+  local function add(key)
+    if type(key) == "string" and not key:find("^_") and not seen[key] then
+      seen[key] = true
+      names[#names + 1] = key
+    end
+  end
   local mt = getmetatable(value)
   local index = type(mt) == "table" and rawget(mt, "__index") or nil
   local depth = 0
   while type(index) == "table" and depth < 5 do
     for key, field in pairs(index) do
-      if type(key) == "string" and type(field) == "function" and not key:find("^_")
-          and not seen[key] then
-        seen[key] = true
-        names[#names + 1] = key
-      end
+      if type(field) == "function" then add(key) end
     end
     local next_mt = getmetatable(index)
+    local later = type(next_mt) == "table" and rawget(next_mt, "__later") or nil
+    if type(later) == "table" then
+      for key in pairs(later) do add(key) end
+    end
     index = type(next_mt) == "table" and rawget(next_mt, "__index") or nil
     depth = depth + 1
   end
