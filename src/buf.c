@@ -8,25 +8,6 @@
 
 #include <curl/curl.h>
 
-void vbr_wipe(void *p, size_t n)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    /* memset, kept by an empty asm that may read the memory: as sure as a
-     * volatile loop, and a fast vectorised store (each request wipes its
-     * header lines and the previous body). */
-    if (p == NULL || n == 0)
-        return;
-    memset(p, 0, n);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-#else
-    /* explicit_bzero is not everywhere; a volatile store loop is portable
-     * and cannot be elided as a dead store. */
-    volatile unsigned char *v = (volatile unsigned char *)p;
-    while (n--)
-        *v++ = 0;
-#endif
-}
-
 int vbr_buf_add(vbr_buf *b, const void *p, size_t n)
 {
     if (n == 0 && b->data != NULL)

@@ -64,8 +64,8 @@ typedef struct job_box {
 } job_box;
 
 /* The longest username and password accepted, from any source: far above
- * what Windows allows (256 characters), and a bound on the cost of
- * scrubbing a password from a text (text.c walks it at each candidate). */
+ * what Windows allows (256 characters), and a bound on the cost of a long
+ * near miss when a password is scrubbed from a text (text.c). */
 #define CORE_MAX_CREDENTIAL 1024
 #define CORE_STR_(x) #x
 #define CORE_STR(x) CORE_STR_(x)      /* a number as a string literal */

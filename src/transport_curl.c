@@ -74,22 +74,11 @@ struct vbr_curl {
 #define SMALL_BLOCK 8192
 static __thread size_t wipe_prefix = (size_t)-1;
 
-/* vbr_wipe inline: libcurl frees some 40 blocks per request */
-static inline void wipe_block(void *p, size_t n)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    memset(p, 0, n);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-#else
-    vbr_wipe(p, n);
-#endif
-}
-
 static void wiping_free(void *p)
 {
     if (p != NULL) {
         size_t n = malloc_usable_size(p);
-        wipe_block(p, n <= SMALL_BLOCK || n <= wipe_prefix ? n : wipe_prefix);
+        vbr_wipe(p, n <= SMALL_BLOCK || n <= wipe_prefix ? n : wipe_prefix);
         free(p);
     }
 }

@@ -13,9 +13,10 @@ local type, ipairs, format = type, ipairs, string.format
 local answer = {}
 
 --- True for a decoded JSON object (not an array, not `null`).
-function answer.is_object(value)
+local function is_object(value)
   return type(value) == "table" and value ~= json.null and not json.is_array(value)
 end
+answer.is_object = is_object
 
 --- How a decoded value reads in an error: "an array", "a string", ... (never
 -- the value itself: it is server text).
@@ -47,10 +48,7 @@ end
 -- @param value the decoded answer
 -- @tparam string what what the object is, for the error ("the settings")
 function answer.object(client, method, path, value, what)
-  -- answer.is_object inline: every get() of an object passes here
-  if type(value) == "table" and value ~= json.null and not json.is_array(value) then
-    return value
-  end
+  if is_object(value) then return value end
   return nil, answer.unexpected(client, method, path,
     format("expected %s (a JSON object), got %s", what, answer.describe(value)))
 end
