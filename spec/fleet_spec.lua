@@ -228,6 +228,54 @@ describe("the staleness rule", function()
     assert.matches("never", v.reason)
   end)
 
+  it("a run still in its grace does not excuse the one before it", function()
+    -- 2026-03-01 21:30Z = 22:30 at +01:00: the 22:00 run is half an hour old,
+    -- and the run of 28 February had no success either
+    local v = expect(true, { 2026, 2, 28, 22, 0 }, "daily at 22:00",
+      "2026-02-27T22:00:40+01:00", 1772400600, 60)
+    assert.matches("no success since the run due 2026%-02%-28 22:00", v.reason)
+    v = expect(false, { 2026, 3, 1, 22, 0 }, "daily at 22:00", "2026-02-28T22:00:40+01:00",
+      1772400600, 60)
+    assert.matches("not succeeded yet", v.reason)
+    -- Monday 2 March 22:30 (21:30Z): Friday's run is the one before Monday's
+    expect(true, { 2026, 2, 27, 22, 0 }, "weekdays at 22:00", "2026-02-26T22:05:00+01:00",
+      1772487000, 60)
+  end)
+
+  it("a session in progress excuses one run, not a backlog", function()
+    -- 2026-03-01 23:30Z = 00:30 on 2 March: running since the 1 March run,
+    -- but the run of 28 February never succeeded
+    local v = expect(true, { 2026, 3, 1, 22, 0 }, "daily at 22:00",
+      "2026-02-27T22:00:40+01:00", 1772407800, 60,
+      { running_since = "2026-03-01T22:00:05+01:00" })
+    assert.matches("no success since", v.reason)
+    -- 21:30Z = 22:30: the newest run is in its grace and in progress, the
+    -- one before it succeeded
+    v = expect(false, { 2026, 3, 1, 22, 0 }, "daily at 22:00", "2026-02-28T22:00:40+01:00",
+      1772400600, 60, { running_since = "2026-03-01T22:00:05+01:00" })
+    assert.matches("in progress", v.reason)
+  end)
+
+  it("a success days older than every gap is stale at every hour of the week", function()
+    -- the schedules of the simulated fleet; 9 days is more than any of their
+    -- gaps plus the grace, whatever the time of day the audit runs at
+    local start = 1772397000                    -- 2026-03-01 20:30Z, a Sunday
+    for _, text in ipairs { "daily at 02:00", "weekdays at 22:00", "mon,wed,fri 06:30",
+                            "daily at 23:55" } do
+      for step = 0, 7 * 24 * 4 do
+        local now = start + step * 900
+        local last = os.date("!%Y-%m-%dT%H:%M:%S+01:00", now + 3600 - 9 * 86400)
+        local v = verdict(text, last, now, 60)
+        assert.is_true(v.stale, text .. " at " .. os.date("!%Y-%m-%d %H:%M", now) .. "Z: "
+          .. v.reason)
+        -- and one minute after the run now held against it, it is current
+        local fresh = os.date("!%Y-%m-%dT%H:%M:%S+01:00", v.due + 60)
+        assert.is_false(verdict(text, fresh, now, 60).stale, text .. " fresh at "
+          .. os.date("!%Y-%m-%d %H:%M", now))
+      end
+    end
+  end)
+
   it("says so when the server's offset is a guess", function()
     local v = expect(false, nil, "daily at 22:00", "2026-02-28T22:00:40", 1772397000, 0,
       { assumed = true })

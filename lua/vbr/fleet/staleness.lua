@@ -2,8 +2,11 @@
 --
 -- A fixed threshold (48 hours, 7 days) is wrong for every schedule but one:
 -- too lax for a nightly job, too strict for a monthly one. The honest limit
--- is the most recent run the schedule itself called for: if no success came
--- after it, and it is more than a grace period ago, the backup is stale.
+-- is the newest run the schedule itself called for more than a grace period
+-- ago: if no success came after it, the backup is stale (a newer run still in
+-- its grace does not excuse an older one). A session running since that run
+-- excuses it only when every run before it succeeded: one run may be in
+-- flight, not a backlog.
 --
 -- Where the server's clock stands. The schedule's `localTime` is the
 -- server's local time, and the API names no time zone. Its timestamps do
@@ -186,25 +189,41 @@ function staleness.evaluate(o)
     if why then return { stale = true, reason = "the schedule cannot be followed: " .. why } end
     return { stale = false, reason = "the schedule never called for a run" }
   end
+  local function covered(run) return last and last.wall >= run end
   local due_text = clock_text(due) .. " server time"
-  if last and last.wall >= due then
+  if covered(due) then
     return { stale = false, due = due, reason = format("the last success (%s) covers the run due "
       .. "%s%s", last_text, due_text, zone) }
   end
-  local since_due = now_wall - due
   local running = o.running_since and staleness.parse_time(o.running_since)
-  if running and running.wall >= due then
-    return { stale = false, due = due, reason = format("the run due %s is in progress since %s",
-      due_text, clock_text(running.wall)) }
-  end
-  if since_due <= o.grace then
+  local since_due = now_wall - due
+  -- The run held against the last success: the newest one past its grace
+  -- period. A newer run still in its grace excuses nothing older.
+  local missed = due
+  if since_due <= o.grace then missed = staleness.last_run(schedule, now_wall - o.grace) end
+  if not missed or covered(missed) then
+    if running and running.wall >= due then
+      return { stale = false, due = due, reason = format("the run due %s is in progress since "
+        .. "%s", due_text, clock_text(running.wall)) }
+    end
     return { stale = false, due = due, reason = format("the run due %s has not succeeded yet, "
       .. "%s ago (grace %s); last success %s%s", due_text, span(since_due), span(o.grace),
       last_text, zone) }
   end
-  return { stale = true, due = due, late = since_due - o.grace, reason = format(
-    "no success since the run due %s, %s ago (grace %s); last success %s%s", due_text,
-    span(since_due), span(o.grace), last_text, zone) }
+  local missed_text = clock_text(missed) .. " server time"
+  -- One run may be in flight: a session started since the missed run excuses
+  -- it when every run before it succeeded.
+  if running and running.wall >= missed then
+    local before = staleness.last_run(schedule, missed - 60)
+    if not before or covered(before) then
+      return { stale = false, due = missed, reason = format("the run due %s is in progress "
+        .. "since %s", missed_text, clock_text(running.wall)) }
+    end
+  end
+  local since_missed = now_wall - missed
+  return { stale = true, due = missed, late = since_missed - o.grace, reason = format(
+    "no success since the run due %s, %s ago (grace %s); last success %s%s", missed_text,
+    span(since_missed), span(o.grace), last_text, zone) }
 end
 
 staleness.wall_seconds = wall_seconds
