@@ -1102,11 +1102,16 @@ describe("VBR simulator", function()
       request { path = "/api/v1/configBackup", token = admin_token }
       request { path = "/api/v1/configBackup", token = admin_token }
       request { method = "PUT", path = "/api/v1/configBackup", token = admin_token, body = "{}" }
+      request { path = "/api/v1/configBackup", token = "not-a-token" }
+      request { path = "/api/v1/configBackup" }
       server:config {}
       local c = server:counters()
-      assert.equal(2, c.requests["GET /api/v1/configBackup"])
+      assert.equal(4, c.requests["GET /api/v1/configBackup"])
       assert.equal(1, c.requests["PUT /api/v1/configBackup"])
-      assert.equal(3, c.total)
+      assert.equal(5, c.total)
+      -- the two refused with 401, of the routes they reached
+      assert.same({ ["GET /api/v1/configBackup"] = 2 }, c.unauthorized)
+      assert.equal(4, c.routes["GET /api/v1/configBackup"])
     end)
 
     it("counts TLS connections once, however many requests they carry", function()

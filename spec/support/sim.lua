@@ -106,8 +106,8 @@ function Instance:faults() return self:admin("GET", "/admin/faults").pending end
 
 function Instance:clear_faults() return self:admin("DELETE", "/admin/faults") end
 
--- {requests = {["GET /api/v1/configBackup"] = n}, routes = {...}, total,
---  connections, tls_handshakes}
+-- {requests = {["GET /api/v1/configBackup"] = n}, routes = {...},
+--  unauthorized = {...} (routes refused with 401), total, connections, tls_handshakes}
 function Instance:counters() return self:admin("GET", "/admin/counters") end
 
 function Instance:reset_counters() return self:admin("DELETE", "/admin/counters") end

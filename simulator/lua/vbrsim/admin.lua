@@ -64,6 +64,7 @@ local function counters_view()
   return json.object {
     requests = json.object(state.copy(c.requests)),
     routes = json.object(state.copy(c.routes)),
+    unauthorized = json.object(state.copy(c.unauthorized)),
     total = c.total,
     connections = c.connections,
     tls_handshakes = c.tls_handshakes,

@@ -132,7 +132,11 @@ local function process(server, method, path, now)
   state.use(server)                     -- reading the body may have yielded
   if not route.public then
     local user, refusal = auth.authenticate(req)
-    if not user then return refusal end
+    if not user then
+      local refused = state.counters.unauthorized
+      refused[key] = (refused[key] or 0) + 1
+      return refusal
+    end
     req.user = user
     if not allowed(document, route, user.role) then
       return http.error(403, "AccessDenied",

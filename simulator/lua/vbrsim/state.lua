@@ -197,7 +197,8 @@ function state.reset(at)
 end
 
 function state.new_counters()
-  return { requests = {}, routes = {}, tls_handshakes = 0, connections = 0, total = 0 }
+  return { requests = {}, routes = {}, unauthorized = {}, tls_handshakes = 0, connections = 0,
+           total = 0 }
 end
 
 -- Client connections open at once over all servers, the admin API's own left
