@@ -196,16 +196,17 @@ function staleness.evaluate(o)
       .. "%s%s", last_text, due_text, zone) }
   end
   local running = o.running_since and staleness.parse_time(o.running_since)
+  local function in_progress(run)
+    return { stale = false, due = run, reason = format("the run due %s server time is in "
+      .. "progress since %s", clock_text(run), clock_text(running.wall)) }
+  end
   local since_due = now_wall - due
   -- The run held against the last success: the newest one past its grace
   -- period. A newer run still in its grace excuses nothing older.
   local missed = due
   if since_due <= o.grace then missed = staleness.last_run(schedule, now_wall - o.grace) end
   if not missed or covered(missed) then
-    if running and running.wall >= due then
-      return { stale = false, due = due, reason = format("the run due %s is in progress since "
-        .. "%s", due_text, clock_text(running.wall)) }
-    end
+    if running and running.wall >= due then return in_progress(due) end
     return { stale = false, due = due, reason = format("the run due %s has not succeeded yet, "
       .. "%s ago (grace %s); last success %s%s", due_text, span(since_due), span(o.grace),
       last_text, zone) }
@@ -215,10 +216,7 @@ function staleness.evaluate(o)
   -- it when every run before it succeeded.
   if running and running.wall >= missed then
     local before = staleness.last_run(schedule, missed - 60)
-    if not before or covered(before) then
-      return { stale = false, due = missed, reason = format("the run due %s is in progress "
-        .. "since %s", missed_text, clock_text(running.wall)) }
-    end
+    if not before or covered(before) then return in_progress(missed) end
   end
   local since_missed = now_wall - missed
   return { stale = true, due = missed, late = since_missed - o.grace, reason = format(
